@@ -1,0 +1,5 @@
+"""devagent: isolated, allowlist-filtered development containers for AI coding agents."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

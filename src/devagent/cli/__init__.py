@@ -1,0 +1,71 @@
+"""The ``devagent`` command line: a thin layer that parses, calls the Manager and renders.
+
+Subcommands are imported only when they run, so that ``devagent --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from devagent import __version__
+from devagent.cli.context import AppContext
+
+_COMMANDS = {
+    "create": "devagent.cli.create:create",
+    "start": "devagent.cli.start:start",
+    "stop": "devagent.cli.stop:stop",
+    "destroy": "devagent.cli.destroy:destroy",
+    "list": "devagent.cli.list:list_command",
+    "status": "devagent.cli.status:status",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="devagent")
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    envvar="DEVAGENT_CONFIG_DIR",
+    help="Directory holding config.yaml and templates/ (default: ~/.config/devagent).",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["auto", "docker", "podman"]),
+    default=None,
+    help="Container engine to use (default: from config, else auto).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Stream build and tool output.")
+@click.pass_context
+def cli(ctx: click.Context, config_dir: str | None, runtime: str | None, verbose: bool) -> None:
+    """Isolated, allowlist-filtered development containers for AI coding agents."""
+    ctx.obj = AppContext(config_dir=config_dir, runtime_choice=runtime, verbose=verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (1: devagent error, 3: unexpected, 130: Ctrl-C)."""
+    from devagent.cli.errors import run_guarded
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    return run_guarded(lambda: _invoke(args), args)
+
+
+def _invoke(args: list[str]) -> Any:
+    return cli.main(args=args, prog_name="devagent", standalone_mode=False)

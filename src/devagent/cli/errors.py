@@ -1,0 +1,111 @@
+"""Two-tier error handling at the top of every command."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from devagent import __version__
+from devagent.errors import DevagentError
+
+LOG_MAX_BYTES = 512 * 1024
+
+
+def _state_dir() -> Path:
+    import platformdirs
+
+    return Path(os.environ.get("DEVAGENT_STATE_DIR") or platformdirs.user_state_dir("devagent"))
+
+
+def setup_logging() -> Path | None:
+    """devagent's own log: the commands it ran, kept small by rotation."""
+    path = _state_dir() / "devagent.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES, backupCount=1)
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("devagent")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    return path
+
+
+def _crash_report(args: Sequence[str]) -> Path:
+    path = _state_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"devagent {__version__}, Python {platform.python_version()}, {platform.platform()}",
+        f"argv: {list(args)}",
+        *_tool_versions(),
+        "",
+        traceback.format_exc(),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _tool_versions() -> list[str]:
+    import shutil
+    import subprocess
+
+    found = []
+    for argv in (
+        ["docker", "version", "--format", "{{.Server.Version}}"],
+        ["podman", "--version"],
+        ["docker-compose", "version", "--short"],
+        ["podman-compose", "--version"],
+        ["devcontainer", "--version"],
+    ):
+        if shutil.which(argv[0]) is None:
+            found.append(f"{argv[0]}: not found")
+            continue
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+            found.append(f"{' '.join(argv[:2])}: {(out.stdout or out.stderr).strip()[:200]}")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            found.append(f"{argv[0]}: {exc}")
+    return found
+
+
+def run_guarded(body: Callable[[], Any], args: Sequence[str]) -> int:
+    setup_logging()
+    log = logging.getLogger("devagent")
+    log.info("devagent %s", " ".join(args))
+    try:
+        result = body()
+    except DevagentError as exc:
+        log.info("error: %s", exc)
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  fix: {exc.hint}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:
+        report = _crash_report(args)
+        log.exception("unexpected error")
+        click.echo(f"devagent hit an unexpected error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"  details for a bug report: {report}", err=True)
+        return 3
+    if isinstance(result, int):
+        return result
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,197 @@
+"""ComposeGenerator: the compose file, the proxy's Dockerfile and its filter, from data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
+from devagent.project import (
+    LABEL_MANAGED,
+    LABEL_PROJECT_HASH,
+    LABEL_PROJECT_PATH,
+    LABEL_SIDECAR_OF,
+    LABEL_SIDECAR_TYPE,
+    LABEL_TEMPLATE,
+)
+from devagent.proxy.bundle import build_filter_source
+
+MITMPROXY_IMAGE = "mitmproxy/mitmproxy:11.0.2"
+PROXY_CA_IN_APP = "/etc/devagent/proxy-ca.crt"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+CERTS_IN_PROXY = "/var/lib/devagent/certs"
+LOGS_IN_PROXY = "/var/log/devagent"
+FILTER_IN_PROXY = "/opt/devagent/filter.py"
+UPSTREAM_CA_IN_PROXY = "/opt/devagent/upstream-ca.pem"
+EXTRA_CA_FILE = "extra-ca-certificates.pem"
+NO_PROXY = "localhost,127.0.0.1,::1"
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    """Generated files, by name relative to ``.devcontainer/``."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+class ComposeGenerator:
+    """Turns EnvironmentOptions into docker-compose.yml, Dockerfile.proxy and filter.py."""
+
+    def generate(self, options: EnvironmentOptions) -> ComposeResult:
+        files = {
+            "docker-compose.yml": dump_yaml(self.compose_document(options)),
+            "Dockerfile.proxy": self.proxy_dockerfile(options).encode(),
+            "filter.py": build_filter_source(self.policy(options)).encode(),
+            # Compose reads the project name from here, so the directory alone reproduces it.
+            ".env": f"COMPOSE_PROJECT_NAME={options.project.compose_project}\n".encode(),
+        }
+        if options.extra_ca_certificates:
+            files[EXTRA_CA_FILE] = options.extra_ca_certificates
+        return ComposeResult(files)
+
+    def policy(self, options: EnvironmentOptions) -> dict[str, Any]:
+        return {
+            "allowlist": list(options.allowlist),
+            "log_path": f"{LOGS_IN_PROXY}/requests.jsonl",
+        }
+
+    def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:
+        project = options.project
+        return {
+            "services": {"app": self.app_service(options), "proxy": self.proxy_service(options)},
+            "networks": {
+                "internal": {
+                    "name": project.internal_network,
+                    "internal": True,
+                    "labels": {LABEL_MANAGED: "true", LABEL_SIDECAR_OF: project.hash},
+                },
+                "egress": {
+                    "name": project.egress_network,
+                    "labels": {LABEL_MANAGED: "true", LABEL_SIDECAR_OF: project.hash},
+                },
+            },
+        }
+
+    def app_service(self, options: EnvironmentOptions) -> dict[str, Any]:
+        project, limits = options.project, options.resources
+        proxy = options.proxy_url
+        return {
+            "build": {"context": ".", "dockerfile": "Dockerfile"},
+            "image": f"{project.app_container}:latest",
+            "container_name": project.app_container,
+            "command": ["sleep", "infinity"],
+            "init": True,
+            "depends_on": {"proxy": {"condition": "service_healthy"}},
+            "environment": {
+                "HTTP_PROXY": proxy,
+                "HTTPS_PROXY": proxy,
+                "http_proxy": proxy,
+                "https_proxy": proxy,
+                "NO_PROXY": NO_PROXY,
+                "no_proxy": NO_PROXY,
+                "SSL_CERT_FILE": SYSTEM_CA_BUNDLE,
+                "REQUESTS_CA_BUNDLE": SYSTEM_CA_BUNDLE,
+                "GIT_SSL_CAINFO": SYSTEM_CA_BUNDLE,
+                "NODE_EXTRA_CA_CERTS": PROXY_CA_IN_APP,
+                "NODE_USE_ENV_PROXY": "1",
+                "CLAUDE_CONFIG_DIR": f"{options.remote_home}/.claude",
+            },
+            "volumes": [
+                f"..:{project.workspace_folder}",
+                f"{options.claude_config_dir}:{options.remote_home}/.claude",
+                f"{options.proxy_certs_dir}/mitmproxy-ca-cert.pem:{PROXY_CA_IN_APP}:ro",
+            ],
+            "networks": ["internal"],
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"],
+            "mem_limit": limits.memory,
+            "cpus": limits.cpus,
+            "pids_limit": limits.pids,
+            "labels": {
+                LABEL_MANAGED: "true",
+                LABEL_PROJECT_PATH: str(project.path),
+                LABEL_PROJECT_HASH: project.hash,
+                LABEL_TEMPLATE: options.template.name,
+            },
+        }
+
+    def proxy_service(self, options: EnvironmentOptions) -> dict[str, Any]:
+        project = options.project
+        return {
+            "build": {"context": ".", "dockerfile": "Dockerfile.proxy"},
+            "image": f"{project.proxy_container}:latest",
+            "container_name": project.proxy_container,
+            "user": options.proxy_user,
+            "restart": "unless-stopped",
+            "volumes": [
+                f"{options.proxy_certs_dir}:{CERTS_IN_PROXY}",
+                f"{options.proxy_logs_dir}:{LOGS_IN_PROXY}",
+            ],
+            "networks": {"internal": {"aliases": [PROXY_HOST]}, "egress": {}},
+            "healthcheck": {
+                # bash's /dev/tcp: a real connect to the listener at a fraction of python's cost.
+                "test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"],
+                "interval": "2s",
+                "timeout": "5s",
+                "retries": 30,
+            },
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"],
+            "read_only": True,
+            "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs inside the proxy container
+            "environment": {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},  # noqa: S108
+            "labels": {
+                LABEL_MANAGED: "true",
+                LABEL_PROJECT_PATH: str(project.path),
+                LABEL_SIDECAR_OF: project.hash,
+                LABEL_SIDECAR_TYPE: "proxy",
+            },
+        }
+
+    def proxy_dockerfile(self, options: EnvironmentOptions) -> str:
+        command = [
+            "mitmdump",
+            "--mode", "regular",
+            "--listen-port", str(PROXY_PORT),
+            "--set", f"confdir={CERTS_IN_PROXY}",
+            "--set", "connection_strategy=lazy",
+            "--set", "termlog_verbosity=warn",
+            "--set", "flow_detail=0",
+            "-s", FILTER_IN_PROXY,
+        ]  # fmt: skip
+        lines = [
+            "# Generated by devagent: the allowlist proxy sidecar.",
+            f"FROM {MITMPROXY_IMAGE}",
+            f"COPY filter.py {FILTER_IN_PROXY}",
+        ]
+        if options.extra_ca_certificates:
+            # mitmproxy's upstream trust replaces certifi's bundle: keep it and add the extras.
+            lines += [
+                f"COPY {EXTRA_CA_FILE} /opt/devagent/{EXTRA_CA_FILE}",
+                f'RUN cat "$(python3 -m certifi)" /opt/devagent/{EXTRA_CA_FILE}'
+                f" > {UPSTREAM_CA_IN_PROXY}",
+            ]
+            command += ["--set", f"ssl_verify_upstream_trusted_ca={UPSTREAM_CA_IN_PROXY}"]
+        lines += [
+            f"EXPOSE {PROXY_PORT}",
+            f"ENTRYPOINT {json.dumps(command)}",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style everywhere, and lists indented under their key (easier to read)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def dump_yaml(document: dict[str, Any]) -> bytes:
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    return (
+        "# Generated by devagent. Edit the template or config, then re-run create.\n" + text
+    ).encode()

@@ -1,0 +1,163 @@
+"""User configuration: where devagent keeps things, and ``config.yaml`` as a validated model."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from devagent.errors import ConfigError
+from devagent.proxy.allowlist import InvalidHost, parse_entry
+
+ENV_CONFIG_DIR = "DEVAGENT_CONFIG_DIR"
+ENV_DATA_DIR = "DEVAGENT_DATA_DIR"
+ENV_STATE_DIR = "DEVAGENT_STATE_DIR"
+
+M = TypeVar("M", bound=BaseModel)
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmg]$")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where devagent reads its config and keeps per-project state."""
+
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+
+    @classmethod
+    def discover(cls, config_dir: Path | None = None) -> Paths:
+        env = os.environ
+        return cls(
+            config_dir=Path(
+                config_dir or env.get(ENV_CONFIG_DIR) or platformdirs.user_config_dir("devagent")
+            ),
+            data_dir=Path(env.get(ENV_DATA_DIR) or platformdirs.user_data_dir("devagent")),
+            state_dir=Path(env.get(ENV_STATE_DIR) or platformdirs.user_state_dir("devagent")),
+        )
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.yaml"
+
+    @property
+    def user_templates_dir(self) -> Path:
+        return self.config_dir / "templates"
+
+    def claude_config_dir(self, project_hash: str) -> Path:
+        return self.data_dir / "claude-configs" / project_hash
+
+    def proxy_certs_dir(self, project_hash: str) -> Path:
+        return self.data_dir / "proxy-certs" / project_hash
+
+    def proxy_logs_dir(self, project_hash: str) -> Path:
+        return self.data_dir / "proxy-logs" / project_hash
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "devagent.log"
+
+
+class Resources(BaseModel):
+    """Limits for the app container."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory: str = "4g"
+    cpus: float = Field(default=2.0, gt=0)
+    pids: int = Field(default=512, ge=16)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _MEMORY.match(value):
+            raise ValueError(f"{value!r} is not a size like '4g' or '512m'")
+        return value
+
+
+class ResourceOverrides(BaseModel):
+    """Per-template changes to the configured limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory: str | None = None
+    cpus: float | None = Field(default=None, gt=0)
+    pids: int | None = Field(default=None, ge=16)
+
+    def apply(self, base: Resources) -> Resources:
+        changes = {k: v for k, v in self.model_dump().items() if v is not None}
+        return Resources.model_validate({**base.model_dump(), **changes})
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    claude: Path | None = None
+    github: Path | None = None
+
+
+def check_allowlist(entries: list[str]) -> list[str]:
+    """Pydantic validator body shared by config and templates: every entry must parse."""
+    for entry in entries:
+        try:
+            parse_entry(entry)
+        except InvalidHost as exc:
+            raise ValueError(str(exc)) from exc
+    return entries
+
+
+class Config(BaseModel):
+    """The contents of ``config.yaml``; every key is optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    runtime: Literal["auto", "docker", "podman"] = "auto"
+    default_template: str = "basic"
+    allowlist: list[str] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    credentials: Credentials = Field(default_factory=Credentials)
+    extra_ca_certificates: list[Path] = Field(default_factory=list)
+
+    @field_validator("allowlist")
+    @classmethod
+    def _allowlist(cls, value: list[str]) -> list[str]:
+        return check_allowlist(value)
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Read a YAML file into ``model``; errors name the file, the key and what was expected."""
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from exc
+
+
+def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        ).lstrip(".")
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{path.name}: {where or '(top level)'}: {message}")
+    return f"{path}: invalid configuration\n  " + "\n  ".join(problems)
+
+
+def load(paths: Paths) -> Config:
+    """Load the user's config, or the defaults when there is no config file."""
+    if not paths.config_file.exists():
+        return Config()
+    return load_yaml_model(paths.config_file, Config)

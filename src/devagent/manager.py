@@ -1,0 +1,221 @@
+"""Manager: create, start, stop, destroy, refresh and list environments. Knows no terminal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from devagent.compose import ComposeGenerator
+from devagent.config import Config, Paths
+from devagent.devcontainer import DevcontainerGenerator, read_marker, write_to_project
+from devagent.errors import ConfigError, ProjectError
+from devagent.options import EnvironmentOptions
+from devagent.project import (
+    LABEL_PROJECT_HASH,
+    LABEL_SIDECAR_OF,
+    Project,
+    identify,
+    looks_like_container_name,
+)
+from devagent.proxy.allowlist import parse_entry
+from devagent.proxy.ca import ensure_ca
+from devagent.results import (
+    CreateResult,
+    Environment,
+    LifecycleResult,
+    ListResult,
+    Progress,
+    ProgressEvent,
+    no_progress,
+)
+from devagent.runtime import ContainerInfo, Runtime
+from devagent.templates import Template
+from devagent.templates import get as get_template
+
+
+def merge_allowlists(*sources: Sequence[str]) -> tuple[str, ...]:
+    """All entries, validated, in canonical form, without duplicates, in a stable order."""
+    return tuple(sorted({str(parse_entry(entry)) for source in sources for entry in source}))
+
+
+class Manager:
+    """Orchestrates generators, files, state and the runtime for one user's environments."""
+
+    def __init__(self, runtime: Runtime, paths: Paths, config: Config) -> None:
+        self.runtime = runtime
+        self.paths = paths
+        self.config = config
+
+    # --- finding projects ---------------------------------------------------------------
+    def resolve(self, target: str | None) -> Project:
+        """A project from a path (default: the current directory) or a container name."""
+        if target and looks_like_container_name(target):
+            wanted = target.split("-")[1]
+            for env in self.list().environments:
+                if env.project_hash == wanted:
+                    return identify(env.project_path, must_exist=False)
+            raise ProjectError(f"no devagent environment has a container named {target}")
+        return identify(target or Path.cwd(), must_exist=False)
+
+    # --- create -----------------------------------------------------------------------
+    def options_for(
+        self, project: Project, template: Template, allow: Sequence[str]
+    ) -> EnvironmentOptions:
+        """Resolve every input of generation and make sure the state it points at exists."""
+        claude_dir = self.paths.claude_config_dir(project.hash)
+        certs_dir = self.paths.proxy_certs_dir(project.hash)
+        logs_dir = self.paths.proxy_logs_dir(project.hash)
+        for directory in (claude_dir, logs_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        ca_cert = ensure_ca(certs_dir, common_name=f"devagent proxy CA {project.hash}")
+        engine = self.runtime.engine.name
+        return EnvironmentOptions(
+            project=project,
+            template=template,
+            allowlist=merge_allowlists(self.config.allowlist, template.manifest.allowlist, allow),
+            resources=template.manifest.resources.apply(self.config.resources),
+            engine=engine,
+            # Rootless podman maps container root to the user; docker needs the user's own id
+            # so that the proxy can read its key and the user can read the request log.
+            proxy_user="0:0" if engine == "podman" else f"{os.getuid()}:{os.getgid()}",
+            claude_config_dir=claude_dir,
+            proxy_certs_dir=certs_dir,
+            proxy_logs_dir=logs_dir,
+            proxy_ca_cert=ca_cert.read_bytes(),
+            extra_ca_certificates=self._extra_ca_certificates(),
+        )
+
+    def _extra_ca_certificates(self) -> bytes:
+        chunks = []
+        for path in self.config.extra_ca_certificates:
+            try:
+                data = Path(path).expanduser().read_bytes()
+            except OSError as exc:
+                raise ConfigError(
+                    f"extra_ca_certificates: {path}: cannot be read ({exc.strerror})"
+                ) from exc
+            if b"-----BEGIN CERTIFICATE-----" not in data:
+                raise ConfigError(f"extra_ca_certificates: {path}: is not a PEM certificate")
+            chunks.append(data.rstrip(b"\n") + b"\n")
+        return b"".join(chunks)
+
+    def create(
+        self,
+        path: str | Path | None,
+        *,
+        template: str | None = None,
+        allow: Sequence[str] = (),
+        force: bool = False,
+        progress: Progress = no_progress,
+    ) -> CreateResult:
+        project = identify(path or Path.cwd())
+        chosen = get_template(template or self.config.default_template, self.paths)
+        progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
+        options = self.options_for(project, chosen, allow)
+        compose = ComposeGenerator().generate(options)
+        devcontainer = DevcontainerGenerator().generate(options)
+        backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
+        progress(ProgressEvent("step", "Building images and starting proxy and app"))
+        self.runtime.devcontainer_up(
+            project, on_line=lambda line: progress(ProgressEvent("output", line))
+        )
+        environment = self.status(project)
+        if environment.state != "running":
+            raise ProjectError(
+                f"environment for {project.path} is {environment.state} after create",
+                hint="see `devagent status` and the engine's logs of the proxy container",
+            )
+        return CreateResult(
+            environment=environment,
+            devcontainer_dir=str(project.devcontainer_dir),
+            backup=str(backup) if backup else None,
+            allowlist=options.allowlist,
+        )
+
+    # --- start / stop / destroy -----------------------------------------------------------
+    def _require_files(self, project: Project) -> None:
+        if read_marker(project.devcontainer_dir) is None or not project.compose_file.exists():
+            raise ProjectError(
+                f"{project.path} has no devagent environment",
+                hint=f"create one with `devagent create {project.path}`",
+            )
+
+    def start(self, project: Project, *, progress: Progress = no_progress) -> LifecycleResult:
+        self._require_files(project)
+        if self.status(project).state == "missing":
+            raise ProjectError(
+                f"the containers of {project.path} do not exist",
+                hint=f"re-create them with `devagent create {project.path}`",
+            )
+        progress(ProgressEvent("step", "Starting proxy and app"))
+        self.runtime.compose_start(project)
+        return LifecycleResult("start", self.status(project))
+
+    def stop(self, project: Project, *, progress: Progress = no_progress) -> LifecycleResult:
+        self._require_files(project)
+        progress(ProgressEvent("step", "Stopping app and proxy"))
+        self.runtime.compose_stop(project)
+        return LifecycleResult("stop", self.status(project))
+
+    def destroy(
+        self, project: Project, *, purge: bool = False, progress: Progress = no_progress
+    ) -> LifecycleResult:
+        """Remove containers and networks (and with purge, the state); never the workspace."""
+        progress(ProgressEvent("step", "Removing containers and networks"))
+        if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
+            self.runtime.compose_down(project)
+        self.runtime.remove_leftovers(project)
+        purged: list[str] = []
+        if purge:
+            progress(ProgressEvent("step", "Removing per-project state"))
+            for directory in (
+                self.paths.claude_config_dir(project.hash),
+                self.paths.proxy_certs_dir(project.hash),
+                self.paths.proxy_logs_dir(project.hash),
+            ):
+                if directory.exists():
+                    shutil.rmtree(directory)
+                    purged.append(str(directory))
+        return LifecycleResult("destroy", self.status(project), tuple(purged))
+
+    # --- refresh / list -----------------------------------------------------------------
+    def list(self) -> ListResult:
+        """Every devagent environment on this engine, from one label-filtered `ps`."""
+        return ListResult(
+            self.runtime.engine.name,
+            tuple(group_environments(self.runtime.managed_containers(), self.runtime.engine.name)),
+        )
+
+    def status(self, project: Project) -> Environment:
+        for env in self.list().environments:
+            if env.project_hash == project.hash:
+                return env
+        return Environment(str(project.path), project.hash, self.runtime.engine.name)
+
+    refresh = list
+
+
+def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list[Environment]:
+    """Pair each project's app and proxy containers into one Environment."""
+    apps: dict[str, ContainerInfo] = {}
+    proxies: dict[str, ContainerInfo] = {}
+    paths: dict[str, str] = {}
+    for container in containers:
+        sidecar_of = container.labels.get(LABEL_SIDECAR_OF)
+        key = sidecar_of or container.labels.get(LABEL_PROJECT_HASH, "")
+        if not key:
+            continue
+        (proxies if sidecar_of else apps)[key] = container
+        paths.setdefault(key, Environment.project_path_of(container))
+    return [
+        Environment(
+            project_path=paths[key] or "?",
+            project_hash=key,
+            engine=engine,
+            app=apps.get(key),
+            proxy=proxies.get(key),
+        )
+        for key in sorted(paths, key=lambda k: (paths[k], k))
+    ]

@@ -1,0 +1,42 @@
+"""Everything the generators need to describe one project's environment, resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from devagent.config import Resources
+from devagent.project import Project
+from devagent.templates import Template
+
+PROXY_PORT = 8080
+PROXY_HOST = "proxy"
+
+
+@dataclass(frozen=True)
+class EnvironmentOptions:
+    """Inputs of ComposeGenerator and DevcontainerGenerator; generation is a pure function."""
+
+    project: Project
+    template: Template
+    allowlist: tuple[str, ...]
+    resources: Resources
+    engine: str
+    proxy_user: str
+    claude_config_dir: Path
+    proxy_certs_dir: Path
+    proxy_logs_dir: Path
+    proxy_ca_cert: bytes
+    extra_ca_certificates: bytes = b""
+
+    @property
+    def remote_user(self) -> str:
+        return self.template.manifest.remote_user
+
+    @property
+    def remote_home(self) -> str:
+        return "/root" if self.remote_user == "root" else f"/home/{self.remote_user}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{PROXY_HOST}:{PROXY_PORT}"

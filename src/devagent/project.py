@@ -1,0 +1,84 @@
+"""Project identity: the absolute path, its 12-character hash and every name derived from it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from devagent.errors import ProjectError
+
+LABEL_MANAGED = "devagent.managed"
+LABEL_PROJECT_PATH = "devagent.project_path"
+LABEL_PROJECT_HASH = "devagent.project_hash"
+LABEL_TEMPLATE = "devagent.template"
+LABEL_SIDECAR_OF = "devagent.sidecar_of"
+LABEL_SIDECAR_TYPE = "devagent.sidecar_type"
+
+DEVCONTAINER_DIR = ".devcontainer"
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project directory and the names of everything devagent makes for it."""
+
+    path: Path
+    hash: str
+
+    @property
+    def name(self) -> str:
+        """The workspace folder name inside the container (a safe form of the directory name)."""
+        return _NAME_UNSAFE.sub("-", self.path.name).strip("-.") or "workspace"
+
+    @property
+    def compose_project(self) -> str:
+        return f"devagent-{self.hash}"
+
+    @property
+    def app_container(self) -> str:
+        return f"devagent-{self.hash}-app"
+
+    @property
+    def proxy_container(self) -> str:
+        return f"devagent-{self.hash}-proxy"
+
+    @property
+    def internal_network(self) -> str:
+        return f"devagent-{self.hash}-net"
+
+    @property
+    def egress_network(self) -> str:
+        return f"devagent-{self.hash}-egress"
+
+    @property
+    def workspace_folder(self) -> str:
+        return f"/workspaces/{self.name}"
+
+    @property
+    def devcontainer_dir(self) -> Path:
+        return self.path / DEVCONTAINER_DIR
+
+    @property
+    def compose_file(self) -> Path:
+        return self.devcontainer_dir / "docker-compose.yml"
+
+
+def project_hash(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:12]
+
+
+def identify(path: Path | str, *, must_exist: bool = True) -> Project:
+    """Resolve a project path to its identity; the path must be an existing directory."""
+    absolute = Path(path).expanduser().resolve()
+    if must_exist and not absolute.is_dir():
+        raise ProjectError(
+            f"project path {absolute} is not a directory",
+            hint="create it first or pass an existing directory",
+        )
+    return Project(path=absolute, hash=project_hash(absolute))
+
+
+def looks_like_container_name(text: str) -> bool:
+    return re.fullmatch(r"devagent-[0-9a-f]{12}-(app|proxy)", text) is not None

@@ -1,0 +1,1 @@
+"""The proxy sidecar: allowlist semantics, the mitmproxy addon and its generation."""

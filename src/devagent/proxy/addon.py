@@ -1,0 +1,201 @@
+"""The mitmproxy addon that enforces a project's allowlist.
+
+It runs inside the proxy container as part of the generated ``filter.py`` (see
+``devagent.proxy.bundle``): the allowlist module is pasted in front of it and the project's
+policy is appended, so inside the proxy nothing is imported from devagent.
+
+Every request is decided on its real destination. The CONNECT target, the Host header,
+the absolute-form URL and the TLS SNI must all name the same host, that host and port must
+be allowlisted, and anything else gets a 403 whose body says how to allow it. Any error
+while deciding blocks the request (fail closed). Bodies are streamed, never buffered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mitmproxy import http
+
+from devagent.proxy.allowlist import Allowlist, InvalidHost, normalize_host
+
+LOG_MAX_BYTES = 5 * 1024 * 1024
+
+
+# NamedTuple, not dataclass: mitmproxy runs this file without registering it as a module,
+# and dataclasses look their module up in sys.modules.
+class Decision(NamedTuple):
+    allowed: bool
+    reason: str
+    host: str
+
+
+def decide(
+    allowlist: Allowlist,
+    *,
+    target_host: str,
+    target_port: int,
+    host_header: str | None,
+    sni: str | None,
+    tunnel: bool,
+) -> Decision:
+    """Decide one request or CONNECT from every name it carries for its destination."""
+    try:
+        host = normalize_host(target_host)
+    except InvalidHost:
+        return Decision(False, "invalid destination host", target_host)
+    for label, other in (("Host header", host_header), ("TLS SNI", sni)):
+        if other is None:
+            continue
+        try:
+            other_host = normalize_host(_strip_port(other))
+        except InvalidHost:
+            return Decision(False, f"invalid {label}", host)
+        if other_host != host:
+            return Decision(False, f"{label} {other_host!r} differs from destination", host)
+    if not allowlist.allows(host, target_port, tunnel=tunnel):
+        return Decision(False, "not in allowlist", host)
+    return Decision(True, "allowlisted", host)
+
+
+def _strip_port(authority: str) -> str:
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")] if "]" in authority else authority
+    host, sep, port = authority.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else authority
+
+
+def blocked_body(decision: Decision, port: int) -> bytes:
+    return (
+        f"devagent: request to {decision.host}:{port} blocked by the sandbox proxy "
+        f"({decision.reason}).\n"
+        f"If this host is needed, ask the user to run on the host: "
+        f"devagent allow {decision.host}\n"
+    ).encode()
+
+
+class RequestLog:
+    """Appends one JSON object per decision to a file, keeping at most two generations."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        line = json.dumps(record, sort_keys=True) + "\n"
+        try:
+            if self.path.exists() and self.path.stat().st_size > LOG_MAX_BYTES:
+                self.path.replace(self.path.with_suffix(".jsonl.1"))
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+        except OSError:
+            pass  # Logging must never decide a request.
+
+
+class _ByteCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.count += len(chunk)
+        return chunk
+
+
+class Filter:
+    """mitmproxy addon: allowlist enforcement, streaming and request logging."""
+
+    def __init__(self, allowlist: Allowlist, log: RequestLog) -> None:
+        self.allowlist = allowlist
+        self.log = log
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        self._guard(flow, self._check_connect)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        self._guard(flow, self._check_request)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:
+            counter = _ByteCounter()
+            flow.metadata["devagent.bytes"] = counter
+            flow.response.stream = counter
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.request.method != "CONNECT" or flow.metadata.get("devagent.blocked"):
+            self._record(flow, error=None)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow, error=str(flow.error) if flow.error else "error")
+
+    def _guard(self, flow: http.HTTPFlow, check: Callable[[http.HTTPFlow], Decision]) -> None:
+        flow.metadata["devagent.start"] = time.monotonic()
+        try:
+            decision = check(flow)
+        except Exception as exc:  # Fail closed: an addon bug must block, not allow.
+            decision = Decision(False, f"internal error: {type(exc).__name__}", flow.request.host)
+        flow.metadata["devagent.reason"] = decision.reason
+        if decision.allowed:
+            if flow.request.method != "CONNECT":
+                flow.request.stream = True
+            return
+        flow.metadata["devagent.blocked"] = True
+        flow.response = http.Response.make(
+            403,
+            blocked_body(decision, flow.request.port),
+            {"Content-Type": "text/plain; charset=utf-8", "X-Devagent-Blocked": decision.reason},
+        )
+
+    def _check_connect(self, flow: http.HTTPFlow) -> Decision:
+        return decide(
+            self.allowlist,
+            target_host=flow.request.host,
+            target_port=flow.request.port,
+            host_header=None,
+            sni=None,
+            tunnel=True,
+        )
+
+    def _check_request(self, flow: http.HTTPFlow) -> Decision:
+        tls = flow.client_conn.tls_established
+        return decide(
+            self.allowlist,
+            target_host=flow.request.host,
+            target_port=flow.request.port,
+            host_header=flow.request.host_header,
+            sni=flow.client_conn.sni if tls else None,
+            tunnel=tls,
+        )
+
+    def _record(self, flow: http.HTTPFlow, *, error: str | None) -> None:
+        start = flow.metadata.get("devagent.start", time.monotonic())
+        counter = flow.metadata.get("devagent.bytes")
+        blocked = bool(flow.metadata.get("devagent.blocked"))
+        self.log.write(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "decision": "blocked" if blocked else "allowed",
+                "reason": flow.metadata.get("devagent.reason", "") or (error or ""),
+                "method": flow.request.method,
+                "scheme": flow.request.scheme,
+                "host": flow.request.host,
+                "port": flow.request.port,
+                # The path only: query strings and fragments can carry secrets.
+                "path": flow.request.path.split("?", 1)[0].split("#", 1)[0],
+                "status": flow.response.status_code if flow.response else None,
+                "bytes": counter.count if isinstance(counter, _ByteCounter) else 0,
+                "duration_ms": round((time.monotonic() - start) * 1000, 1),
+                "error": error,
+            }
+        )
+
+
+def load_policy(policy: dict[str, Any]) -> Filter:
+    """Build the addon from the policy baked into ``filter.py``."""
+    log_path = policy.get("log_path")
+    return Filter(
+        Allowlist.parse(policy["allowlist"]), RequestLog(Path(log_path) if log_path else None)
+    )

@@ -1,0 +1,165 @@
+"""What an allowlist entry means, and whether a destination matches one.
+
+This module is the single definition of allowlist semantics. The CLI uses it to validate
+entries, and generation copies it verbatim into the proxy's ``filter.py``, so it imports
+nothing but the standard library.
+
+Entry forms:
+  ``example.com``         exactly that host
+  ``*.example.com``       any host *below* example.com at any depth (``a.example.com``,
+                          ``a.b.example.com``) - but NOT ``example.com`` itself; list both
+                          when both are wanted
+  ``10.1.2.3``, ``::1``   that IP address (bare IPs are refused unless listed)
+  ``host:8443``           the entry applies to that port only (``[::1]:8443`` for IPv6)
+
+Without a port an entry allows port 443 for tunnels (CONNECT) and ports 80 and 443 for
+plain requests. Hosts are compared after normalization: lowercase, one trailing dot
+removed, internationalized names in punycode, IP addresses in canonical form.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+DEFAULT_TUNNEL_PORTS = frozenset({443})
+DEFAULT_PLAIN_PORTS = frozenset({80, 443})
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+class InvalidHost(ValueError):
+    """A host name or allowlist entry that cannot be used."""
+
+
+def normalize_host(raw: str) -> str:
+    """Return the canonical form of a host name or IP literal, or raise InvalidHost."""
+    host = raw.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise InvalidHost("empty host")
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        pass
+    if any(c in host for c in "%@/\\:?#[] \t"):
+        raise InvalidHost(f"{raw!r} is not a plain host name")
+    if host.endswith("."):
+        host = host[:-1]
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidHost(f"{raw!r} is not a valid internationalized name") from exc
+    host = host.lower()
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InvalidHost(f"{raw!r} is not a valid host name")
+    if labels[-1].isdigit():
+        # "1.2.3" or "010.1.1.1" would be read as an address by some resolvers.
+        raise InvalidHost(f"{raw!r} looks like an IP address but is not a canonical one")
+    return host
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class Entry(NamedTuple):
+    """One allowlist entry: a normalized host, whether it is a ``*.`` wildcard, its port."""
+
+    host: str
+    wildcard: bool = False
+    port: int | None = None
+
+    def __str__(self) -> str:
+        host = f"*.{self.host}" if self.wildcard else self.host
+        if self.port is None:
+            return host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+
+def parse_entry(text: str) -> Entry:
+    """Parse one allowlist entry; raise InvalidHost saying what is wrong with it."""
+    raw = text.strip()
+    if "://" in raw or "/" in raw:
+        raise InvalidHost(f"{text!r} is a URL; list the host name only (e.g. 'example.com')")
+    host, port = _split_port(raw, text)
+    wildcard = host.startswith("*.")
+    if wildcard:
+        host = host[2:]
+    if "*" in host:
+        raise InvalidHost(f"{text!r}: a wildcard is only allowed as a leading '*.'")
+    try:
+        normalized = normalize_host(host)
+    except InvalidHost as exc:
+        raise InvalidHost(f"{text!r} is not a host name, IP address or *.wildcard: {exc}") from exc
+    if wildcard and is_ip(normalized):
+        raise InvalidHost(f"{text!r}: an IP address cannot be a wildcard")
+    return Entry(normalized, wildcard, port)
+
+
+def _split_port(raw: str, text: str) -> tuple[str, int | None]:
+    if raw.startswith("["):
+        host, _, rest = raw[1:].partition("]")
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise InvalidHost(f"{text!r} is not a host name, IP address or *.wildcard")
+        return host, _parse_port(rest[1:], text)
+    if raw.count(":") == 1:
+        host, _, port_text = raw.partition(":")
+        return host, _parse_port(port_text, text)
+    return raw, None
+
+
+def _parse_port(port_text: str, text: str) -> int:
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidHost(f"{text!r}: the port must be a number from 1 to 65535")
+    return int(port_text)
+
+
+class Allowlist:
+    """A set of entries answering ``allows(host, port)`` in time independent of its size."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = tuple(sorted(set(entries), key=lambda e: (e.host, e.wildcard, e.port or 0)))
+        self._exact: dict[str, set[int | None]] = {}
+        self._suffix: dict[str, set[int | None]] = {}
+        for entry in self.entries:
+            table = self._suffix if entry.wildcard else self._exact
+            table.setdefault(entry.host, set()).add(entry.port)
+
+    @classmethod
+    def parse(cls, texts: Iterable[str]) -> Allowlist:
+        return cls(parse_entry(text) for text in texts)
+
+    def allows(self, host: str, port: int, *, tunnel: bool = False) -> bool:
+        """Whether a (normalized) host and port may be reached."""
+        defaults = DEFAULT_TUNNEL_PORTS if tunnel else DEFAULT_PLAIN_PORTS
+        ports = self._exact.get(host)
+        if ports is not None and _port_allowed(ports, port, defaults):
+            return True
+        if is_ip(host):
+            return False
+        rest = host
+        while "." in rest:
+            rest = rest.split(".", 1)[1]
+            ports = self._suffix.get(rest)
+            if ports is not None and _port_allowed(ports, port, defaults):
+                return True
+        return False
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _port_allowed(ports: set[int | None], port: int, defaults: frozenset[int]) -> bool:
+    return port in ports or (None in ports and port in defaults)

@@ -1,0 +1,99 @@
+"""Turn command results into Rich output or JSON. The only module that formats results."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from devagent.results import CreateResult, Environment, LifecycleResult, ListResult, ProgressEvent
+
+STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
+
+
+def print_json(data: dict[str, Any]) -> None:
+    """Machine output: plain JSON on stdout, never styled."""
+    print(json.dumps(data, indent=2))
+
+
+class ProgressPrinter:
+    """Renders progress events: steps always, tool output only when verbose."""
+
+    def __init__(self, console: Console, *, verbose: bool) -> None:
+        self.console = console
+        self.verbose = verbose
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "step":
+            self.console.print(f"[bold cyan]>[/] {event.message}")
+        elif self.verbose:
+            self.console.print(event.message, style="dim", markup=False, highlight=False)
+
+
+def _age(created: datetime.datetime | None) -> str:
+    if created is None:
+        return "-"
+    seconds = int((datetime.datetime.now(datetime.UTC) - created).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _state(env: Environment) -> str:
+    return f"[{STATE_STYLE[env.state]}]{env.state}[/]"
+
+
+def render_list(console: Console, result: ListResult) -> None:
+    if not result.environments:
+        console.print(f"No devagent environments on {result.engine}.")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("PROJECT", "STATE", "TEMPLATE", "APP", "PROXY", "AGE"):
+        table.add_column(column)
+    for env in result.environments:
+        table.add_row(
+            env.project_path,
+            _state(env),
+            env.template or "-",
+            env.app.name if env.app else "-",
+            env.proxy.name if env.proxy else "-",
+            _age(env.created),
+        )
+    console.print(table)
+
+
+def render_status(console: Console, env: Environment, *, engine_reason: str = "") -> None:
+    console.print(f"[bold]{env.project_path}[/]  {_state(env)}")
+    rows = [
+        ("engine", engine_reason or env.engine),
+        ("template", env.template or "-"),
+        ("app", f"{env.app.name} ({env.app.status})" if env.app else "-"),
+        ("proxy", f"{env.proxy.name} ({env.proxy.status})" if env.proxy else "-"),
+        ("created", _age(env.created) + " ago" if env.created else "-"),
+    ]
+    for key, value in rows:
+        console.print(f"  {key:<9}{value}", highlight=False)
+
+
+def render_create(console: Console, result: CreateResult) -> None:
+    env = result.environment
+    if result.backup:
+        console.print(f"[yellow]Moved the previous .devcontainer to {result.backup}[/]")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"[green]Ready:[/] {env.project_path} ({env.app.name if env.app else '?'})")
+    allowed = ", ".join(result.allowlist) or "nothing (every request is blocked)"
+    console.print(f"  allowlist: {allowed}", highlight=False)
+    console.print(f"  files:     {result.devcontainer_dir}", highlight=False)
+
+
+def render_lifecycle(console: Console, result: LifecycleResult) -> None:
+    env = result.environment
+    verb = {"start": "Started", "stop": "Stopped", "destroy": "Destroyed"}[result.action]
+    console.print(f"{verb}: {env.project_path}  {_state(env)}")
+    for path in result.purged:
+        console.print(f"  removed {path}", highlight=False)

@@ -1,0 +1,121 @@
+"""Small frozen results that commands return; the CLI, --json and the TUI render them."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from devagent.project import LABEL_PROJECT_PATH, LABEL_TEMPLATE
+from devagent.runtime.engine import ContainerInfo
+
+State = Literal["running", "stopped", "partial", "missing"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A step starting (kind 'step') or a line of tool output (kind 'output')."""
+
+    kind: Literal["step", "output"]
+    message: str
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def no_progress(event: ProgressEvent) -> None:
+    del event
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A project's environment as the engine reports it."""
+
+    project_path: str
+    project_hash: str
+    engine: str
+    app: ContainerInfo | None = None
+    proxy: ContainerInfo | None = None
+
+    @property
+    def template(self) -> str:
+        return self.app.labels.get(LABEL_TEMPLATE, "") if self.app else ""
+
+    @property
+    def state(self) -> State:
+        present = [c for c in (self.app, self.proxy) if c is not None]
+        if not present:
+            return "missing"
+        running = [c.running for c in present]
+        if len(present) == 2 and all(running):
+            return "running"
+        return "stopped" if not any(running) and len(present) == 2 else "partial"
+
+    @property
+    def created(self) -> datetime.datetime | None:
+        return self.app.created if self.app else None
+
+    def to_json(self) -> dict[str, Any]:
+        def container(c: ContainerInfo | None) -> dict[str, Any] | None:
+            if c is None:
+                return None
+            return {"name": c.name, "id": c.id, "state": c.state, "status": c.status}
+
+        return {
+            "project_path": self.project_path,
+            "project_hash": self.project_hash,
+            "state": self.state,
+            "template": self.template,
+            "engine": self.engine,
+            "created": self.created.isoformat() if self.created else None,
+            "app": container(self.app),
+            "proxy": container(self.proxy),
+        }
+
+    @staticmethod
+    def project_path_of(container: ContainerInfo) -> str:
+        return container.labels.get(LABEL_PROJECT_PATH, "")
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    environment: Environment
+    devcontainer_dir: str
+    backup: str | None
+    allowlist: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment.to_json(),
+            "devcontainer_dir": self.devcontainer_dir,
+            "backup": self.backup,
+            "allowlist": list(self.allowlist),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    """What start, stop and destroy return."""
+
+    action: Literal["start", "stop", "destroy"]
+    environment: Environment
+    purged: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "environment": self.environment.to_json(),
+            "purged": list(self.purged),
+        }
+
+
+@dataclass(frozen=True)
+class ListResult:
+    engine: str
+    environments: tuple[Environment, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"engine": self.engine, "environments": [e.to_json() for e in self.environments]}

@@ -1,0 +1,188 @@
+"""The one interface to the outside: engine, compose and devcontainer CLI behind one object."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from devagent.errors import CommandFailed, EngineError
+from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, Project
+from devagent.runtime import devcontainer_cli
+from devagent.runtime.compose import CANDIDATES, Compose
+from devagent.runtime.devcontainer_cli import UpOutcome
+from devagent.runtime.engine import ContainerInfo, Engine, EngineName
+from devagent.runtime.executor import CommandResult, Executor, LineCallback, SubprocessExecutor
+
+RuntimeChoice = Literal["auto", "docker", "podman"]
+
+__all__ = [
+    "CommandResult",
+    "ContainerInfo",
+    "Engine",
+    "Executor",
+    "Runtime",
+    "SubprocessExecutor",
+    "detect",
+]
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: Engine
+    reason: str
+
+
+def _answers(executor: Executor, engine: Engine) -> CommandResult | None:
+    try:
+        result = executor.run(engine.version_argv(), check=False, timeout=20)
+    except EngineError:
+        return None
+    return result if result.returncode == 0 else None
+
+
+def choose_engine(choice: RuntimeChoice, executor: Executor) -> EngineChoice:
+    """Pick the engine: the one asked for (which must answer), or the first that answers."""
+    names: tuple[EngineName, ...] = ("docker", "podman") if choice == "auto" else (choice,)
+    problems = []
+    for name in names:
+        engine = Engine(name, name)
+        result = _answers(executor, engine)
+        if result is not None:
+            how = "chosen in config or --runtime" if choice != "auto" else "first engine answering"
+            return EngineChoice(engine, f"{name} {result.stdout.strip()} ({how})")
+        problems.append(name)
+    if choice == "auto":
+        raise EngineError(
+            "no container engine is answering (tried docker, then podman)",
+            hint="install and start Docker or Podman; `devagent doctor` shows what is missing",
+        )
+    raise EngineError(
+        f"{choice} is not installed or not answering",
+        hint=f"check `{choice} info`; or choose another engine with --runtime",
+    )
+
+
+class Runtime:
+    """Engine + compose + devcontainer CLI, all run through one injected executor."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        executor: Executor,
+        *,
+        reason: str = "",
+        compose: Compose | None = None,
+    ) -> None:
+        self.engine = engine
+        self.executor = executor
+        self.reason = reason
+        if compose is not None:
+            self.__dict__["compose"] = compose
+
+    @functools.cached_property
+    def compose(self) -> Compose:
+        for candidate in CANDIDATES[self.engine.name]:
+            try:
+                result = self.executor.run(candidate.version_argv(), check=False, timeout=30)
+            except EngineError:
+                continue
+            if result.returncode == 0:
+                return candidate
+        tried = ", ".join(c.variant for c in CANDIDATES[self.engine.name])
+        raise EngineError(
+            f"no compose tool found for {self.engine.name} (tried {tried})",
+            hint="install docker-compose (Docker) or podman-compose (Podman)",
+        )
+
+    # --- engine -----------------------------------------------------------------------
+    def ps(self, labels: Mapping[str, str | None]) -> list[ContainerInfo]:
+        result = self.executor.run(self.engine.ps_argv(labels))
+        return self.engine.parse_ps(result.stdout)
+
+    def managed_containers(self) -> list[ContainerInfo]:
+        return self.ps({LABEL_MANAGED: "true"})
+
+    def inspect(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        result = self.executor.run(self.engine.inspect_argv(names))
+        data: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+        return data
+
+    def exec(
+        self, container: str, command: Sequence[str], *, user: str | None = None,
+        workdir: str | None = None, timeout: float | None = 120,
+    ) -> CommandResult:  # fmt: skip
+        argv = self.engine.exec_argv(container, command, user=user, workdir=workdir)
+        return self.executor.run(argv, check=False, timeout=timeout)
+
+    # --- compose ----------------------------------------------------------------------
+    def _compose(self, argv: list[str], project: Project) -> CommandResult:
+        env = {"COMPOSE_PROJECT_NAME": project.compose_project}
+        return self.executor.run(argv, cwd=project.devcontainer_dir, env=env, timeout=600)
+
+    def compose_start(self, project: Project) -> None:
+        self._compose(
+            self.compose.start_argv(project.compose_project, project.compose_file), project
+        )
+
+    def compose_stop(self, project: Project) -> None:
+        self._compose(
+            self.compose.stop_argv(project.compose_project, project.compose_file), project
+        )
+
+    def compose_down(self, project: Project) -> None:
+        self._compose(
+            self.compose.down_argv(project.compose_project, project.compose_file), project
+        )
+
+    def remove_leftovers(self, project: Project) -> None:
+        """Remove the project's containers and networks by label, without compose files."""
+        containers = self.ps({LABEL_PROJECT_HASH: project.hash}) + self.ps(
+            {LABEL_SIDECAR_OF: project.hash}
+        )
+        if containers:
+            self.executor.run(self.engine.rm_argv(sorted({c.id for c in containers})))
+        networks = self.executor.run(
+            self.engine.network_ls_argv({LABEL_SIDECAR_OF: project.hash})
+        ).stdout.split()
+        if networks:
+            try:
+                self.executor.run(self.engine.network_rm_argv(networks))
+            except CommandFailed as exc:
+                raise EngineError(f"could not remove networks {', '.join(networks)}") from exc
+
+    # --- devcontainer CLI -------------------------------------------------------------
+    def devcontainer_up(
+        self, project: Project, *, on_line: LineCallback | None = None
+    ) -> UpOutcome:
+        argv = devcontainer_cli.up_argv(
+            workspace=project.path,
+            config=project.devcontainer_dir / "devcontainer.json",
+            docker_path=self.engine.binary,
+            compose_path=self.compose.cli_path,
+        )
+        env = {"COMPOSE_PROJECT_NAME": project.compose_project}
+        result = self.executor.run(
+            argv, check=False, cwd=project.devcontainer_dir, env=env, on_line=on_line, timeout=3600
+        )
+        try:
+            return devcontainer_cli.parse_up(result.stdout)
+        except EngineError:
+            if result.returncode != 0:
+                raise CommandFailed(
+                    tuple(argv), result.returncode, result.stdout, result.stderr
+                ) from None
+            raise
+
+
+def detect(choice: RuntimeChoice, executor: Executor | None = None) -> Runtime:
+    """The runtime for a config/CLI choice; DEVAGENT_RUNTIME overrides 'auto' (tests use it)."""
+    executor = executor or SubprocessExecutor()
+    env_choice = os.environ.get("DEVAGENT_RUNTIME", "")
+    if choice == "auto" and env_choice in ("docker", "podman"):
+        choice = env_choice  # type: ignore[assignment]
+    picked = choose_engine(choice, executor)
+    return Runtime(picked.engine, executor, reason=picked.reason)

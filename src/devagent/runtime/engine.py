@@ -1,0 +1,152 @@
+"""The container engine (docker or podman): argv builders and parsers for its JSON."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EngineName = Literal["docker", "podman"]
+
+# Docker's `ps` prints labels as one "k=v,k=v" string. Split only at commas that start a
+# new label key, so values holding commas (paths can) survive unless they also hold "=".
+_LABEL_SPLIT = re.compile(r",(?=[A-Za-z0-9][A-Za-z0-9._/-]*=)")
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One container as `ps` reports it, the same shape for docker and podman."""
+
+    id: str
+    name: str
+    image: str
+    state: str
+    status: str
+    created: datetime.datetime | None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: EngineName
+    binary: str
+
+    def ps_argv(self, label_filters: Mapping[str, str | None]) -> list[str]:
+        argv = [self.binary, "ps", "--all", "--no-trunc"]
+        for key, value in sorted(label_filters.items()):
+            argv += ["--filter", f"label={key}" if value is None else f"label={key}={value}"]
+        argv += ["--format", "json" if self.name == "podman" else "{{json .}}"]
+        return argv
+
+    def inspect_argv(self, names: Sequence[str]) -> list[str]:
+        return [self.binary, "inspect", *names]
+
+    def exec_argv(
+        self,
+        container: str,
+        command: Sequence[str],
+        *,
+        user: str | None = None,
+        workdir: str | None = None,
+        interactive: bool = False,
+        tty: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        argv = [self.binary, "exec"]
+        if interactive:
+            argv.append("--interactive")
+        if tty:
+            argv.append("--tty")
+        if user:
+            argv += ["--user", user]
+        if workdir:
+            argv += ["--workdir", workdir]
+        for key, value in sorted((env or {}).items()):
+            argv += ["--env", f"{key}={value}"]
+        return [*argv, container, *command]
+
+    def version_argv(self) -> list[str]:
+        return [self.binary, "version", "--format", "{{.Server.Version}}"]
+
+    def info_argv(self) -> list[str]:
+        return [self.binary, "info", "--format", "{{json .}}"]
+
+    def network_ls_argv(self, label_filters: Mapping[str, str]) -> list[str]:
+        argv = [self.binary, "network", "ls", "--quiet"]
+        for key, value in sorted(label_filters.items()):
+            argv += ["--filter", f"label={key}={value}"]
+        return argv
+
+    def network_rm_argv(self, names: Sequence[str]) -> list[str]:
+        return [self.binary, "network", "rm", *names]
+
+    def rm_argv(self, names: Sequence[str]) -> list[str]:
+        return [self.binary, "rm", "--force", *names]
+
+    def parse_ps(self, stdout: str) -> list[ContainerInfo]:
+        return parse_podman_ps(stdout) if self.name == "podman" else parse_docker_ps(stdout)
+
+
+def parse_docker_ps(stdout: str) -> list[ContainerInfo]:
+    """Docker prints one JSON object per line, names and labels as strings."""
+    containers = []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        row: dict[str, Any] = json.loads(line)
+        containers.append(
+            ContainerInfo(
+                id=row["ID"],
+                name=row["Names"].split(",")[0],
+                image=row.get("Image", ""),
+                state=row.get("State", ""),
+                status=row.get("Status", ""),
+                created=_parse_docker_time(row.get("CreatedAt", "")),
+                labels=parse_label_string(row.get("Labels", "")),
+            )
+        )
+    return containers
+
+
+def parse_podman_ps(stdout: str) -> list[ContainerInfo]:
+    """Podman prints one JSON array, names as a list, labels as a map, times as unix."""
+    rows: list[dict[str, Any]] = json.loads(stdout or "[]") or []
+    return [
+        ContainerInfo(
+            id=row["Id"],
+            name=(row.get("Names") or [""])[0],
+            image=row.get("Image", ""),
+            state=row.get("State", ""),
+            status=row.get("Status", ""),
+            created=(
+                datetime.datetime.fromtimestamp(row["Created"], datetime.UTC)
+                if isinstance(row.get("Created"), int)
+                else None
+            ),
+            labels=dict(row.get("Labels") or {}),
+        )
+        for row in rows
+    ]
+
+
+def parse_label_string(text: str) -> dict[str, str]:
+    labels = {}
+    for part in _LABEL_SPLIT.split(text) if text else []:
+        key, _, value = part.partition("=")
+        labels[key] = value
+    return labels
+
+
+def _parse_docker_time(text: str) -> datetime.datetime | None:
+    # e.g. "2026-11-28 02:40:11 +0000 UTC"
+    try:
+        return datetime.datetime.strptime(" ".join(text.split()[:3]), "%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return None

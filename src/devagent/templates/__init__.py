@@ -1,0 +1,100 @@
+"""Templates: a directory with a Dockerfile, optional ``home/`` files and ``template.yaml``.
+
+Built-in templates ship inside this package; users add or override them in
+``<config dir>/templates/<name>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from devagent.config import Paths, ResourceOverrides, check_allowlist, load_yaml_model
+from devagent.errors import ConfigError
+
+MANIFEST = "template.yaml"
+DOCKERFILE = "Dockerfile"
+
+
+class Manifest(BaseModel):
+    """The contents of a template's ``template.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = ""
+    remote_user: str = "vscode"
+    post_create_command: str | None = None
+    allowlist: list[str] = Field(default_factory=list)
+    resources: ResourceOverrides = Field(default_factory=ResourceOverrides)
+    customizations: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("allowlist")
+    @classmethod
+    def _allowlist(cls, value: list[str]) -> list[str]:
+        return check_allowlist(value)
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    directory: Path
+    manifest: Manifest
+    builtin: bool
+
+    @property
+    def dockerfile(self) -> str:
+        return (self.directory / DOCKERFILE).read_text(encoding="utf-8")
+
+    def home_files(self) -> dict[str, bytes]:
+        """Files under ``home/``, keyed by their path relative to it."""
+        home = self.directory / "home"
+        if not home.is_dir():
+            return {}
+        return {
+            path.relative_to(home).as_posix(): path.read_bytes()
+            for path in sorted(home.rglob("*"))
+            if path.is_file()
+        }
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("devagent.templates")))
+
+
+def _load(directory: Path, *, builtin: bool) -> Template:
+    if not (directory / DOCKERFILE).is_file():
+        raise ConfigError(f"template {directory}: has no {DOCKERFILE}")
+    manifest_path = directory / MANIFEST
+    manifest = load_yaml_model(manifest_path, Manifest) if manifest_path.exists() else Manifest()
+    return Template(directory.name, directory, manifest, builtin)
+
+
+def _candidates(paths: Paths) -> dict[str, tuple[Path, bool]]:
+    found: dict[str, tuple[Path, bool]] = {}
+    for root, builtin in ((builtin_dir(), True), (paths.user_templates_dir, False)):
+        if root.is_dir():
+            for child in sorted(root.iterdir()):
+                if child.is_dir() and (child / DOCKERFILE).is_file():
+                    found[child.name] = (child, builtin)
+    return found
+
+
+def discover(paths: Paths) -> list[Template]:
+    """All templates, user templates overriding built-ins of the same name."""
+    return [_load(d, builtin=b) for d, b in _candidates(paths).values()]
+
+
+def get(name: str, paths: Paths) -> Template:
+    candidates = _candidates(paths)
+    if name not in candidates:
+        known = ", ".join(sorted(candidates)) or "none"
+        raise ConfigError(
+            f"unknown template {name!r}",
+            hint=f"available: {known}; add your own under {paths.user_templates_dir}",
+        )
+    directory, builtin = candidates[name]
+    return _load(directory, builtin=builtin)
