@@ -6,11 +6,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from devagent.errors import ConfigError
 from devagent.proxy.allowlist import InvalidHost, parse_entry
@@ -103,14 +103,16 @@ class Credentials(BaseModel):
     github: Path | None = None
 
 
-def check_allowlist(entries: list[str]) -> list[str]:
-    """Pydantic validator body shared by config and templates: every entry must parse."""
-    for entry in entries:
-        try:
-            parse_entry(entry)
-        except InvalidHost as exc:
-            raise ValueError(str(exc)) from exc
-    return entries
+def _check_entry(entry: str) -> str:
+    try:
+        parse_entry(entry)
+    except InvalidHost as exc:
+        raise ValueError(str(exc)) from exc
+    return entry
+
+
+# One allowlist entry in a user file; errors point at its index (``allowlist[3]``).
+AllowlistEntry = Annotated[str, AfterValidator(_check_entry)]
 
 
 class Config(BaseModel):
@@ -120,15 +122,10 @@ class Config(BaseModel):
 
     runtime: Literal["auto", "docker", "podman"] = "auto"
     default_template: str = "basic"
-    allowlist: list[str] = Field(default_factory=list)
+    allowlist: list[AllowlistEntry] = Field(default_factory=list)
     resources: Resources = Field(default_factory=Resources)
     credentials: Credentials = Field(default_factory=Credentials)
     extra_ca_certificates: list[Path] = Field(default_factory=list)
-
-    @field_validator("allowlist")
-    @classmethod
-    def _allowlist(cls, value: list[str]) -> list[str]:
-        return check_allowlist(value)
 
 
 def load_yaml_model(path: Path, model: type[M]) -> M:

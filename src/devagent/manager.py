@@ -19,7 +19,7 @@ from devagent.project import (
     identify,
     looks_like_container_name,
 )
-from devagent.proxy.allowlist import parse_entry
+from devagent.proxy.allowlist import InvalidHost, parse_entry
 from devagent.proxy.ca import ensure_ca
 from devagent.results import (
     CreateResult,
@@ -37,7 +37,10 @@ from devagent.templates import get as get_template
 
 def merge_allowlists(*sources: Sequence[str]) -> tuple[str, ...]:
     """All entries, validated, in canonical form, without duplicates, in a stable order."""
-    return tuple(sorted({str(parse_entry(entry)) for source in sources for entry in source}))
+    try:
+        return tuple(sorted({str(parse_entry(entry)) for source in sources for entry in source}))
+    except InvalidHost as exc:
+        raise ConfigError(f"invalid allowlist entry: {exc}") from exc
 
 
 class Manager:

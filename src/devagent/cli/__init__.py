@@ -8,19 +8,22 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from devagent import __version__
 from devagent.cli.context import AppContext
 
+if TYPE_CHECKING:
+    from devagent.runtime.executor import Executor
+
 _COMMANDS = {
     "create": "devagent.cli.create:create",
     "start": "devagent.cli.start:start",
     "stop": "devagent.cli.stop:stop",
     "destroy": "devagent.cli.destroy:destroy",
-    "list": "devagent.cli.list:list_command",
+    "list": "devagent.cli.listing:list_command",  # not cli/list.py: it would shadow list()
     "status": "devagent.cli.status:status",
 }
 
@@ -56,16 +59,24 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, runtime: str | None, verbose: bool) -> None:
     """Isolated, allowlist-filtered development containers for AI coding agents."""
-    ctx.obj = AppContext(config_dir=config_dir, runtime_choice=runtime, verbose=verbose)
+    injected = ctx.obj if isinstance(ctx.obj, dict) else {}
+    ctx.obj = AppContext(
+        config_dir=config_dir,
+        runtime_choice=runtime,
+        verbose=verbose,
+        executor=injected.get("executor"),
+    )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (1: devagent error, 3: unexpected, 130: Ctrl-C)."""
+def main(argv: Sequence[str] | None = None, *, executor: Executor | None = None) -> int:
+    """Run the CLI; returns the exit code (1: devagent error, 3: unexpected, 130: Ctrl-C).
+
+    ``executor`` replaces the one that runs external commands (tests inject a fake).
+    """
     from devagent.cli.errors import run_guarded
 
     args = list(sys.argv[1:] if argv is None else argv)
-    return run_guarded(lambda: _invoke(args), args)
-
-
-def _invoke(args: list[str]) -> Any:
-    return cli.main(args=args, prog_name="devagent", standalone_mode=False)
+    obj = {"executor": executor}
+    return run_guarded(
+        lambda: cli.main(args=args, prog_name="devagent", standalone_mode=False, obj=obj), args
+    )

@@ -12,6 +12,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from devagent.config import Config, Paths
     from devagent.manager import Manager
+    from devagent.runtime.executor import Executor
 
 
 @dataclass
@@ -19,6 +20,7 @@ class AppContext:
     config_dir: str | None = None
     runtime_choice: str | None = None
     verbose: bool = False
+    executor: Executor | None = None
 
     @functools.cached_property
     def console(self) -> Console:
@@ -46,5 +48,5 @@ class AppContext:
         from devagent.runtime import detect
 
         choice = self.runtime_choice or self.config.runtime
-        runtime = detect(choice)  # type: ignore[arg-type]
+        runtime = detect(choice, self.executor)  # type: ignore[arg-type]
         return Manager(runtime, self.paths, self.config)

@@ -172,7 +172,6 @@ class Filter:
 
     def _record(self, flow: http.HTTPFlow, *, error: str | None) -> None:
         start = flow.metadata.get("devagent.start", time.monotonic())
-        counter = flow.metadata.get("devagent.bytes")
         blocked = bool(flow.metadata.get("devagent.blocked"))
         self.log.write(
             {
@@ -186,11 +185,19 @@ class Filter:
                 # The path only: query strings and fragments can carry secrets.
                 "path": flow.request.path.split("?", 1)[0].split("#", 1)[0],
                 "status": flow.response.status_code if flow.response else None,
-                "bytes": counter.count if isinstance(counter, _ByteCounter) else 0,
+                "bytes": _response_bytes(flow),
                 "duration_ms": round((time.monotonic() - start) * 1000, 1),
                 "error": error,
             }
         )
+
+
+def _response_bytes(flow: http.HTTPFlow) -> int:
+    # Small bodies that arrive with their headers are never streamed; count both ways.
+    counter = flow.metadata.get("devagent.bytes")
+    streamed = counter.count if isinstance(counter, _ByteCounter) else 0
+    buffered = flow.response.raw_content if flow.response is not None else None
+    return streamed + len(buffered or b"")
 
 
 def load_policy(policy: dict[str, Any]) -> Filter:

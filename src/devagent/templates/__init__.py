@@ -11,9 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from devagent.config import Paths, ResourceOverrides, check_allowlist, load_yaml_model
+from devagent.config import AllowlistEntry, Paths, ResourceOverrides, load_yaml_model
 from devagent.errors import ConfigError
 
 MANIFEST = "template.yaml"
@@ -28,14 +28,9 @@ class Manifest(BaseModel):
     description: str = ""
     remote_user: str = "vscode"
     post_create_command: str | None = None
-    allowlist: list[str] = Field(default_factory=list)
+    allowlist: list[AllowlistEntry] = Field(default_factory=list)
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides)
     customizations: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("allowlist")
-    @classmethod
-    def _allowlist(cls, value: list[str]) -> list[str]:
-        return check_allowlist(value)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""A fake executor that records argv and replays recorded real outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devagent.errors import CommandFailed
+from devagent.runtime.executor import CommandResult, LineCallback
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+Responder = Callable[[tuple[str, ...]], CommandResult | None]
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+@dataclass
+class FakeExecutor:
+    """Answers each command from the first rule whose argv prefix matches; records calls."""
+
+    rules: list[tuple[tuple[str, ...], int, str, str]] = field(default_factory=list)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    envs: list[Mapping[str, str] | None] = field(default_factory=list)
+
+    def on(self, prefix: Sequence[str], stdout: str = "", *, returncode: int = 0,
+           stderr: str = "") -> FakeExecutor:  # fmt: skip
+        self.rules.insert(0, (tuple(prefix), returncode, stdout, stderr))
+        return self
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        on_line: LineCallback | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        argv = tuple(argv)
+        self.calls.append(argv)
+        self.envs.append(env)
+        for prefix, code, out, err in self.rules:
+            if argv[: len(prefix)] == prefix:
+                if on_line is not None:
+                    for line in err.splitlines():
+                        on_line(line)
+                if check and code != 0:
+                    raise CommandFailed(argv, code, out, err)
+                return CommandResult(argv, code, out, err)
+        raise AssertionError(f"unexpected command: {argv}")
+
+    def interactive(self, argv: Sequence[str]) -> int:
+        self.calls.append(tuple(argv))
+        return 0
+
+    def called(self, *prefix: str) -> list[tuple[str, ...]]:
+        return [c for c in self.calls if c[: len(prefix)] == prefix]
+
+
+def docker_fake() -> FakeExecutor:
+    """A healthy Docker host with compose v1 only, and two containers of one project."""
+    return (
+        FakeExecutor()
+        .on(["docker", "version"], "20.10.24+dfsg1\n")
+        .on(
+            ["docker", "compose"], returncode=1, stderr="docker: 'compose' is not a docker command."
+        )
+        .on(["docker-compose", "version"], "1.29.2\n")
+        .on(["docker", "ps"], fixture("docker_ps.jsonl"))
+        .on(["docker-compose"], "")
+        .on(["devcontainer", "up"], fixture("devcontainer_up_docker.stdout"))
+        .on(["docker", "network", "ls"], "")
+    )

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from devagent.cli import main
+from tests.fakes import FakeExecutor, docker_fake
+
+
+def test_list_json(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--json"], executor=docker_fake()) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["engine"] == "docker"
+    (env,) = data["environments"]
+    assert set(env) == {"project_path", "project_hash", "state", "template", "engine",
+                        "created", "app", "proxy"}  # fmt: skip
+    assert env["state"] == "running"
+
+
+def test_list_human(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"], executor=docker_fake()) == 0
+    out = capsys.readouterr().out
+    assert "/tmp/demo/proj" in out and "running" in out
+
+
+def test_devagent_error_exits_1_with_a_fix(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeExecutor().on(["docker", "version"], returncode=1)
+    assert main(["--runtime", "docker", "list"], executor=fake) == 1
+    err = capsys.readouterr().err
+    assert "error: docker is not installed or not answering" in err and "fix:" in err
+
+
+def test_unknown_template_exits_1(isolated_dirs: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["create", str(tmp_path), "--template", "nope"], executor=docker_fake()) == 1
+    assert "unknown template 'nope'" in capsys.readouterr().err
+
+
+def test_missing_path_exits_1(isolated_dirs: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["create", str(tmp_path / "absent")], executor=docker_fake()) == 1
+    assert "is not a directory" in capsys.readouterr().err
+
+
+def test_bad_allow_entry_is_refused(isolated_dirs: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["create", str(tmp_path), "--allow", "http://x.test"], executor=docker_fake()) == 1
+    assert "is a URL" in capsys.readouterr().err
+
+
+def test_unexpected_error_exits_3_with_a_log_file(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = docker_fake().on(["docker", "ps"], "{not json")
+    assert main(["list"], executor=fake) == 3
+    err = capsys.readouterr().err
+    assert "unexpected error" in err
+    report = Path(err.split("details for a bug report: ")[1].strip())
+    text = report.read_text()
+    assert "Traceback" in text and "devagent 0.1.0" in text
+
+
+def test_usage_error_is_not_a_crash(isolated_dirs: Path) -> None:
+    assert main(["create", "--no-such-flag"], executor=docker_fake()) == 2
+
+
+def test_commands_are_logged(isolated_dirs: Path) -> None:
+    main(["list"], executor=docker_fake())
+    log = (isolated_dirs / "state" / "devagent.log").read_text()
+    assert "devagent list" in log

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from devagent.config import Config, Paths, load
+from devagent.errors import ConfigError
+from devagent.templates import discover, get
+
+
+def test_defaults_without_a_file(paths: Paths) -> None:
+    config = load(paths)
+    assert config == Config()
+    assert (config.resources.memory, config.resources.cpus, config.resources.pids) == (
+        "4g",
+        2.0,
+        512,
+    )
+
+
+def test_a_valid_file(paths: Paths) -> None:
+    paths.config_dir.mkdir()
+    paths.config_file.write_text(
+        "runtime: podman\nallowlist: ['*.example.com']\nresources: {memory: 512m, pids: 100}\n"
+    )
+    config = load(paths)
+    assert config.runtime == "podman" and config.allowlist == ["*.example.com"]
+    assert config.resources.memory == "512m" and config.resources.cpus == 2.0
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            "allowlist: [a.com, b.com, c.com, 'http://x']",
+            "config.yaml: allowlist[3]: 'http://x' is a URL",
+        ),
+        (
+            "runtime: kubernetes",
+            "config.yaml: runtime: Input should be 'auto', 'docker' or 'podman'",
+        ),
+        ("resources: {memory: lots}", "config.yaml: resources.memory: 'lots' is not a size"),
+        ("colour: blue", "config.yaml: colour: Extra inputs are not permitted"),
+        ("allowlist: [", "not valid YAML"),
+    ],
+)
+def test_invalid_files_say_where_and_what(paths: Paths, content: str, says: str) -> None:
+    paths.config_dir.mkdir()
+    paths.config_file.write_text(content)
+    with pytest.raises(ConfigError) as error:
+        load(paths)
+    assert str(paths.config_file) in str(error.value)
+    assert says in str(error.value)
+
+
+def test_builtin_and_user_templates(paths: Paths) -> None:
+    assert "basic" in [t.name for t in discover(paths)]
+    custom = paths.user_templates_dir / "mine"
+    custom.mkdir(parents=True)
+    (custom / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (custom / "template.yaml").write_text("description: mine\nallowlist: [pypi.org]\n")
+    template = get("mine", paths)
+    assert not template.builtin and template.manifest.allowlist == ["pypi.org"]
+
+
+def test_unknown_template_lists_the_known_ones(paths: Paths) -> None:
+    with pytest.raises(ConfigError, match="unknown template 'nope'") as error:
+        get("nope", paths)
+    assert "basic" in error.value.hint
+
+
+def test_invalid_template_manifest_names_the_file(paths: Paths) -> None:
+    bad = paths.user_templates_dir / "bad"
+    bad.mkdir(parents=True)
+    (bad / "Dockerfile").write_text("FROM x\n")
+    (bad / "template.yaml").write_text("allowlist: ['a b']\n")
+    with pytest.raises(ConfigError, match=r"template.yaml: allowlist\[0\]"):
+        get("bad", paths)

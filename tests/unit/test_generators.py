@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+from mitmproxy.addons.script import load_script
+from mitmproxy.test import taddons, tflow, tutils
+
+from devagent.compose import ComposeGenerator
+from devagent.devcontainer import DevcontainerGenerator
+from devagent.options import EnvironmentOptions
+
+
+def _compose(options: EnvironmentOptions) -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load(ComposeGenerator().generate(options).files["docker-compose.yml"])
+
+
+def test_same_inputs_give_identical_bytes(options: EnvironmentOptions) -> None:
+    first = ComposeGenerator().generate(options).files
+    second = ComposeGenerator().generate(options).files
+    assert first == second
+    assert DevcontainerGenerator().generate(options) == DevcontainerGenerator().generate(options)
+
+
+def test_names_follow_the_project_hash(options: EnvironmentOptions) -> None:
+    doc = _compose(options)
+    h = options.project.hash
+    assert len(h) == 12
+    assert doc["services"]["app"]["container_name"] == f"devagent-{h}-app"
+    assert doc["services"]["proxy"]["container_name"] == f"devagent-{h}-proxy"
+    assert doc["networks"]["internal"] == {
+        "name": f"devagent-{h}-net",
+        "internal": True,
+        "labels": {"devagent.managed": "true", "devagent.sidecar_of": h},
+    }
+
+
+def test_only_the_proxy_reaches_the_egress_network(options: EnvironmentOptions) -> None:
+    doc = _compose(options)
+    app, proxy = doc["services"]["app"], doc["services"]["proxy"]
+    assert app["networks"] == ["internal"]
+    assert set(proxy["networks"]) == {"internal", "egress"}
+    assert doc["networks"]["egress"].get("internal") is None
+    assert app["depends_on"] == {"proxy": {"condition": "service_healthy"}}
+    assert app["environment"]["https_proxy"] == "http://proxy:8080"
+    assert app["environment"]["HTTP_PROXY"] == "http://proxy:8080"
+
+
+def test_app_never_mounts_the_proxy_key(options: EnvironmentOptions) -> None:
+    app = _compose(options)["services"]["app"]
+    certs = str(options.proxy_certs_dir)
+    mounts_from_certs = [v for v in app["volumes"] if v.startswith(certs)]
+    assert mounts_from_certs == [f"{certs}/mitmproxy-ca-cert.pem:/etc/devagent/proxy-ca.crt:ro"]
+    assert not any("docker.sock" in v for v in app["volumes"])
+
+
+def test_app_is_unprivileged_and_limited(options: EnvironmentOptions) -> None:
+    app = _compose(options)["services"]["app"]
+    assert app["cap_drop"] == ["ALL"] and "cap_add" not in app
+    assert app["security_opt"] == ["no-new-privileges:true"]
+    assert (app["mem_limit"], app["cpus"], app["pids_limit"]) == ("4g", 2.0, 512)
+    assert app["labels"]["devagent.project_path"] == str(options.project.path)
+    assert app["labels"]["devagent.template"] == "basic"
+    assert "..:/workspaces/my-project" in app["volumes"]
+
+
+def test_proxy_is_labelled_healthchecked_and_restarts(options: EnvironmentOptions) -> None:
+    proxy = _compose(options)["services"]["proxy"]
+    assert proxy["labels"]["devagent.sidecar_of"] == options.project.hash
+    assert proxy["labels"]["devagent.sidecar_type"] == "proxy"
+    assert proxy["restart"] == "unless-stopped"
+    assert proxy["healthcheck"]["test"][0] == "CMD"
+    assert proxy["read_only"] is True
+
+
+def test_proxy_dockerfile_pins_mitmproxy_and_adds_extra_cas(options: EnvironmentOptions) -> None:
+    plain = ComposeGenerator().generate(options).files
+    assert plain["Dockerfile.proxy"].decode().splitlines()[1] == "FROM mitmproxy/mitmproxy:11.0.2"
+    assert "ssl_verify_upstream_trusted_ca" not in plain["Dockerfile.proxy"].decode()
+    extra = ComposeGenerator().generate(replace(options, extra_ca_certificates=b"PEM\n")).files
+    assert extra["extra-ca-certificates.pem"] == b"PEM\n"
+    assert "ssl_verify_upstream_trusted_ca" in extra["Dockerfile.proxy"].decode()
+
+
+def test_devcontainer_json_is_the_simplified_shape(options: EnvironmentOptions) -> None:
+    files = DevcontainerGenerator().generate(options).files
+    doc = json.loads(files["devcontainer.json"])
+    assert set(doc) == {
+        "name", "dockerComposeFile", "service", "workspaceFolder", "remoteUser",
+        "postCreateCommand",
+    }  # fmt: skip
+    assert doc["service"] == "app" and doc["remoteUser"] == "vscode"
+    assert doc["workspaceFolder"] == "/workspaces/my-project"
+    dockerfile = files["Dockerfile"].decode()
+    assert dockerfile.startswith(options.template.dockerfile.rstrip("\n"))
+    assert "RUN update-ca-certificates" in dockerfile
+    assert dockerfile.rstrip().endswith("USER vscode")
+    assert files["devagent-proxy-ca.crt"] == options.proxy_ca_cert
+    assert files["home/.tmux.conf"].startswith(b"# devagent")
+
+
+def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_path: Path) -> None:
+    """The bundled filter.py loads through mitmproxy's own script loader and enforces."""
+    source = ComposeGenerator().generate(options).files["filter.py"]
+    script = tmp_path / "filter.py"
+    script.write_bytes(
+        source.replace(b"/var/log/devagent/requests.jsonl", str(tmp_path / "r.jsonl").encode())
+    )
+    module = load_script(str(script))
+    assert module is not None
+    (addon,) = module.addons
+    with taddons.context(addon):
+        for host, expected in (("a.wild.test", None), ("allowed.test", None), ("x.test", 403)):
+            flow = tflow.tflow(req=tutils.treq())
+            flow.request.url = f"http://{host}/"
+            flow.client_conn.timestamp_tls_setup = None
+            addon.requestheaders(flow)
+            assert (flow.response.status_code if flow.response else None) == expected

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devagent.config import Config, Paths
+from devagent.errors import ProjectError
+from devagent.manager import Manager, merge_allowlists
+from devagent.project import identify
+from devagent.runtime import Runtime
+from devagent.runtime.engine import Engine
+from tests.fakes import FakeExecutor, docker_fake
+
+RECORDED_PROJECT = "/tmp/demo/proj"
+
+
+def _manager(fake: FakeExecutor, paths: Paths, config: Config | None = None) -> Manager:
+    return Manager(Runtime(Engine("docker", "docker"), fake), paths, config or Config())
+
+
+def test_merge_allowlists_validates_normalizes_and_dedupes() -> None:
+    assert merge_allowlists(["B.test", "*.a.test"], ["b.test."], ["c.test:8443"]) == (
+        "*.a.test", "b.test", "c.test:8443",
+    )  # fmt: skip
+
+
+def test_list_groups_recorded_containers_into_one_environment(paths: Paths) -> None:
+    result = _manager(docker_fake(), paths).list()
+    (env,) = result.environments
+    assert env.project_path == RECORDED_PROJECT and env.state == "running"
+    assert env.template == "basic" and env.app and env.proxy
+    assert env.to_json()["app"]["name"] == "devagent-342670b99fa4-app"
+
+
+def test_list_is_one_ps_call(paths: Paths) -> None:
+    fake = docker_fake()
+    _manager(fake, paths).list()
+    assert fake.calls == [
+        ("docker", "ps", "--all", "--no-trunc", "--filter", "label=devagent.managed=true",
+         "--format", "{{json .}}"),
+    ]  # fmt: skip
+
+
+def test_create_writes_files_state_and_runs_devcontainer_up(paths: Paths, tmp_path: Path) -> None:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    fake = docker_fake()
+    # The recorded containers belong to another path: answer ps with this project's labels.
+    project = identify(project_dir)
+    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    fake.on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash)
+            .replace(RECORDED_PROJECT, str(project_dir)))  # fmt: skip
+    manager = _manager(fake, paths, Config(allowlist=["pypi.org"]))
+    result = manager.create(project_dir, allow=["Allowed.Test"])
+    assert result.allowlist == ("allowed.test", "pypi.org")
+    assert result.environment.state == "running"
+    assert (project_dir / ".devcontainer/docker-compose.yml").exists()
+    key = paths.proxy_certs_dir(project.hash) / "mitmproxy-ca.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    (up,) = fake.called("devcontainer", "up")
+    assert up[up.index("--docker-compose-path") + 1] == "docker-compose"
+    env = fake.envs[fake.calls.index(up)]
+    assert env == {"COMPOSE_PROJECT_NAME": f"devagent-{project.hash}"}
+
+
+def test_create_reports_an_environment_that_did_not_come_up(paths: Paths, tmp_path: Path) -> None:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    fake = docker_fake().on(["docker", "ps"], "")
+    with pytest.raises(ProjectError, match="missing after create"):
+        _manager(fake, paths).create(project_dir)
+
+
+def test_start_without_an_environment_says_how_to_create(paths: Paths, tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="has no devagent environment") as error:
+        _manager(docker_fake(), paths).start(identify(tmp_path))
+    assert "devagent create" in error.value.hint
+
+
+def test_destroy_purge_removes_state_but_not_the_workspace(paths: Paths, tmp_path: Path) -> None:
+    project = identify(tmp_path)
+    (tmp_path / "code.py").write_text("print(1)")
+    for directory in (paths.claude_config_dir(project.hash), paths.proxy_logs_dir(project.hash)):
+        directory.mkdir(parents=True)
+    fake = docker_fake().on(["docker", "ps"], "")
+    result = _manager(fake, paths).destroy(project, purge=True)
+    assert (tmp_path / "code.py").read_text() == "print(1)"
+    assert not paths.claude_config_dir(project.hash).exists()
+    assert len(result.purged) == 2
+
+
+def test_resolve_by_container_name(paths: Paths) -> None:
+    project = _manager(docker_fake(), paths).resolve("devagent-342670b99fa4-app")
+    assert str(project.path) == RECORDED_PROJECT

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devagent.errors import EngineError
+from devagent.runtime import Runtime, choose_engine
+from devagent.runtime.compose import (
+    DOCKER_COMPOSE_V1,
+    DOCKER_COMPOSE_V2,
+    PODMAN_COMPOSE,
+)
+from devagent.runtime.devcontainer_cli import parse_up, up_argv
+from devagent.runtime.engine import Engine, parse_docker_ps, parse_label_string, parse_podman_ps
+from tests.fakes import FakeExecutor, docker_fake, fixture
+
+DOCKER = Engine("docker", "docker")
+PODMAN = Engine("podman", "podman")
+FILE = Path("/p/.devcontainer/docker-compose.yml")
+
+
+def test_ps_argv_per_engine() -> None:
+    labels = {"devagent.managed": "true", "devagent.sidecar_of": None}
+    assert DOCKER.ps_argv(labels) == [
+        "docker", "ps", "--all", "--no-trunc",
+        "--filter", "label=devagent.managed=true", "--filter", "label=devagent.sidecar_of",
+        "--format", "{{json .}}",
+    ]  # fmt: skip
+    assert PODMAN.ps_argv(labels)[-2:] == ["--format", "json"]
+
+
+def test_exec_argv_keeps_arguments_intact() -> None:
+    argv = DOCKER.exec_argv("c", ["sh", "-c", "echo 'a b'"], user="vscode", workdir="/w")
+    assert argv == ["docker", "exec", "--user", "vscode", "--workdir", "/w", "c",
+                    "sh", "-c", "echo 'a b'"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("compose", "expected"),
+    [
+        (DOCKER_COMPOSE_V2, ["docker", "compose"]),
+        (DOCKER_COMPOSE_V1, ["docker-compose"]),
+        (PODMAN_COMPOSE, ["podman-compose"]),
+    ],
+)
+def test_compose_argv_per_variant(compose, expected) -> None:  # type: ignore[no-untyped-def]
+    base = [*expected, "--project-name", "devagent-abc", "--file", str(FILE)]
+    assert compose.start_argv("devagent-abc", FILE) == [*base, "start"]
+    assert compose.stop_argv("devagent-abc", FILE) == [*base, "stop"]
+    assert compose.down_argv("devagent-abc", FILE) == [*base, "down", "--remove-orphans"]
+
+
+def test_devcontainer_up_argv_and_outcome() -> None:
+    argv = up_argv(workspace=Path("/p"), config=Path("/p/.devcontainer/devcontainer.json"),
+                   docker_path="podman", compose_path="podman-compose")  # fmt: skip
+    assert argv == [
+        "devcontainer", "up", "--workspace-folder", "/p",
+        "--config", "/p/.devcontainer/devcontainer.json",
+        "--docker-path", "podman", "--docker-compose-path", "podman-compose",
+        "--log-format", "json",
+    ]  # fmt: skip
+    outcome = parse_up(fixture("devcontainer_up_docker.stdout"))
+    assert outcome.remote_user == "vscode" and outcome.remote_workspace_folder == "/workspaces/proj"
+    with pytest.raises(EngineError, match="bad things"):
+        parse_up('{"outcome":"error","message":"bad things"}')
+
+
+def test_parse_recorded_docker_ps() -> None:
+    containers = parse_docker_ps(fixture("docker_ps.jsonl"))
+    by_name = {c.name: c for c in containers}
+    app = by_name["devagent-342670b99fa4-app"]
+    assert app.running and app.labels["devagent.project_path"] == "/tmp/demo/proj"
+    assert app.labels["devagent.template"] == "basic"
+    assert app.created is not None and app.created.year == 2026
+    assert by_name["devagent-342670b99fa4-proxy"].labels["devagent.sidecar_type"] == "proxy"
+
+
+def test_podman_ps_shape() -> None:
+    out = (
+        '[{"Id": "abc", "Names": ["n1"], "Image": "i", "State": "running", "Status": "Up",'
+        ' "Created": 1795831678, "Labels": {"devagent.project_path": "/a,b"}}]'
+    )
+    (container,) = parse_podman_ps(out)
+    assert container.name == "n1" and container.labels["devagent.project_path"] == "/a,b"
+    assert container.created is not None
+
+
+def test_label_string_keeps_commas_inside_values() -> None:
+    labels = parse_label_string("devagent.project_path=/a,b c,devagent.template=basic")
+    assert labels == {"devagent.project_path": "/a,b c", "devagent.template": "basic"}
+
+
+def test_auto_picks_docker_when_it_answers_and_says_why() -> None:
+    choice = choose_engine("auto", docker_fake())
+    assert choice.engine.name == "docker" and "first engine answering" in choice.reason
+
+
+def test_auto_falls_back_to_podman() -> None:
+    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "version"], "4.3.1")
+    assert choose_engine("auto", fake).engine.name == "podman"
+
+
+def test_explicit_engine_that_does_not_answer_is_an_error_not_a_fallback() -> None:
+    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "version"], "4.3.1")
+    with pytest.raises(EngineError, match="docker is not installed or not answering"):
+        choose_engine("docker", fake)
+
+
+def test_compose_detection_prefers_v2_then_v1() -> None:
+    assert Runtime(DOCKER, docker_fake()).compose == DOCKER_COMPOSE_V1
+    v2 = docker_fake().on(["docker", "compose"], "2.29.0")
+    assert Runtime(DOCKER, v2).compose == DOCKER_COMPOSE_V2
+
+
+def test_missing_binary_is_explained() -> None:
+    from devagent.runtime.executor import SubprocessExecutor
+
+    with pytest.raises(EngineError, match="not installed or not on PATH"):
+        SubprocessExecutor().run(["devagent-no-such-binary-xyz"])
+
+
+def test_daemon_not_running_is_explained() -> None:
+    from devagent.runtime.executor import explain
+
+    assert "not running" in explain(["docker", "ps"], "Cannot connect to the Docker daemon at unix")
