@@ -1,0 +1,177 @@
+"""A real environment, seen from inside its app container and from the engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Sandbox, make_sandbox, run
+
+pytestmark = pytest.mark.e2e
+
+
+def _status(result_stdout: str) -> str:
+    return result_stdout.rstrip().rsplit("\n", 1)[-1]
+
+
+def test_allowed_host_over_http(sandbox: Sandbox) -> None:
+    result = sandbox.curl("http://allowed.test/hello")
+    assert _status(result.stdout) == "200", result.stderr
+    assert "hello from allowed.test path=/hello" in result.stdout
+
+
+def test_allowed_host_over_https_through_the_proxy_ca(sandbox: Sandbox) -> None:
+    result = sandbox.curl("https://allowed.test/secure")
+    assert _status(result.stdout) == "200", result.stderr
+    assert "hello from allowed.test" in result.stdout
+    issuer = sandbox.app_sh(
+        "curl -sS -v -o /dev/null https://allowed.test/ 2>&1 | grep -i 'issuer:'"
+    ).stdout
+    assert "devagent proxy CA" in issuer  # intercepted and re-signed, and trusted
+
+
+def test_wildcard_entry_allows_subdomains(sandbox: Sandbox) -> None:
+    result = sandbox.curl("https://api.allowed.test/")
+    assert _status(result.stdout) == "200", result.stderr
+
+
+def test_unlisted_host_gets_the_proxys_403(sandbox: Sandbox) -> None:
+    result = sandbox.curl("http://blocked.test/")
+    assert _status(result.stdout) == "403"
+    assert "blocked by the sandbox proxy" in result.stdout
+    assert "devagent allow blocked.test" in result.stdout
+    https = sandbox.curl("https://blocked.test/")
+    assert https.returncode != 0 and "403" in https.stderr  # CONNECT refused
+
+
+def test_connection_ignoring_the_proxy_fails(sandbox: Sandbox) -> None:
+    # The legitimate twin first, so a broken network cannot pass for a secure one.
+    assert _status(sandbox.curl("http://allowed.test/").stdout) == "200"
+    direct = sandbox.curl("--noproxy", "*", "--max-time", "5", "http://allowed.test/")
+    assert direct.returncode != 0
+    upstream_ip = _egress_ip_of_upstream(sandbox)
+    by_ip = sandbox.curl("--noproxy", "*", "--max-time", "5", f"http://{upstream_ip}/")
+    assert by_ip.returncode != 0, by_ip.stdout
+
+
+def _egress_ip_of_upstream(sandbox: Sandbox) -> str:
+    network = f"devagent-{sandbox.hash}-egress"
+    data = sandbox.inspect(network)
+    containers = data["Containers"]
+    assert isinstance(containers, dict)
+    for entry in containers.values():
+        if "upstream" in entry["Name"]:
+            return str(entry["IPv4Address"]).split("/")[0]
+    raise AssertionError(f"upstream not on {network}")
+
+
+def test_external_names_do_not_resolve_but_the_proxy_does(sandbox: Sandbox) -> None:
+    assert sandbox.app_sh("getent hosts proxy").returncode == 0
+    assert sandbox.app_sh("getent hosts allowed.test").returncode != 0
+    assert sandbox.app_sh("getent hosts deb.debian.org").returncode != 0
+
+
+def test_workspace_is_mounted_at_the_project_path(sandbox: Sandbox) -> None:
+    workspace = "/workspaces/sample-project"
+    assert sandbox.app_sh(f"cat {workspace}/README.md").stdout == "sample project\n"
+    assert sandbox.app_sh(f"touch {workspace}/made-inside").returncode == 0
+    assert (sandbox.project / "made-inside").exists()
+    assert sandbox.app_sh("id -un").stdout.strip() == "vscode"
+
+
+def test_limits_capabilities_and_labels(sandbox: Sandbox) -> None:
+    app = sandbox.inspect(sandbox.app)
+    host = app["HostConfig"]
+    assert isinstance(host, dict)
+    assert host["Memory"] == 4 * 1024**3
+    assert host["NanoCpus"] == 2_000_000_000
+    assert host["PidsLimit"] == 512
+    assert [c.upper().removeprefix("CAP_") for c in host["CapDrop"]] == ["ALL"]
+    assert not host.get("CapAdd")
+    assert host["Privileged"] is False
+    labels = app["Config"]["Labels"]  # type: ignore[index]
+    assert labels["devagent.managed"] == "true"
+    assert labels["devagent.project_path"] == str(sandbox.project.resolve())
+    assert labels["devagent.template"] == "basic"
+    proxy_labels = sandbox.inspect(sandbox.proxy)["Config"]["Labels"]  # type: ignore[index]
+    assert proxy_labels["devagent.sidecar_of"] == sandbox.hash
+    assert proxy_labels["devagent.sidecar_type"] == "proxy"
+    # No capability at all, even for root in the app: no way to change routes or firewall.
+    for user in ("vscode", "root"):
+        caps = sandbox.app_sh("grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status", user=user).stdout
+        assert caps.split() == ["CapPrm:", "0" * 16, "CapEff:", "0" * 16, "CapBnd:", "0" * 16]
+
+
+def test_the_app_cannot_read_the_proxy_key(sandbox: Sandbox) -> None:
+    found = sandbox.app_sh("grep -rl 'PRIVATE KEY' /etc /workspaces /home 2>/dev/null", user="root")
+    assert found.stdout.strip() == ""
+    assert sandbox.app_sh("test -r /etc/devagent/proxy-ca.crt").returncode == 0
+
+
+def test_requests_are_logged_without_query_strings(sandbox: Sandbox) -> None:
+    sandbox.curl("http://allowed.test/logged?token=s3cret")
+    sandbox.curl("http://blocked.test/denied")
+    log = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-logs" / sandbox.hash / "requests.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    by_path = {r["path"]: r for r in records}
+    assert by_path["/logged"]["decision"] == "allowed" and by_path["/logged"]["status"] == 200
+    assert by_path["/denied"]["decision"] == "blocked" and by_path["/denied"]["status"] == 403
+    assert "s3cret" not in log.read_text()
+
+
+def test_status_and_list(sandbox: Sandbox) -> None:
+    status = json.loads(sandbox.devagent("status", str(sandbox.project), "--json").stdout)
+    assert status["state"] == "running" and status["engine"] == sandbox.engine
+    listed = json.loads(sandbox.devagent("list", "--json").stdout)
+    mine = [e for e in listed["environments"] if e["project_hash"] == sandbox.hash]
+    assert len(mine) == 1 and mine[0]["app"]["name"] == sandbox.app
+
+
+def test_recreate_is_safe_and_a_foreign_devcontainer_is_refused(sandbox: Sandbox, pki: Path,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    again = sandbox.devagent("create", str(sandbox.project), "--allow", "allowed.test",
+                             "--allow", "*.allowed.test")  # fmt: skip
+    assert again.returncode == 0
+    assert _status(sandbox.curl("http://allowed.test/").stdout) == "200"
+    foreign = tmp_path / "foreign"
+    (foreign / ".devcontainer").mkdir(parents=True)
+    (foreign / ".devcontainer" / "devcontainer.json").write_text("{}")
+    refused = sandbox.devagent("create", str(foreign), check=False)
+    assert refused.returncode == 1 and "not generated by devagent" in refused.stderr
+    assert (foreign / ".devcontainer" / "devcontainer.json").read_text() == "{}"
+
+
+def test_second_project_lifecycle_side_by_side(sandbox: Sandbox, upstream: str, pki: Path) -> None:
+    """stop/start/destroy one project while another keeps running next to it."""
+    other = make_sandbox(sandbox.engine, sandbox.root, pki, "second")
+    other.devagent("create", str(other.project), "--allow", "other.test")
+    try:
+        other.connect_upstream(upstream)
+        assert other.hash != sandbox.hash
+        assert _status(other.curl("http://other.test/").stdout) == "200"
+        assert _status(other.curl("http://allowed.test/").stdout) == "403"  # its own allowlist
+
+        other.devagent("stop", str(other.project))
+        for name in (other.app, other.proxy):
+            assert other.inspect(name)["State"]["Running"] is False  # type: ignore[index]
+        assert _status(sandbox.curl("http://allowed.test/").stdout) == "200"  # neighbour unaffected
+
+        other.devagent("start", str(other.project))
+        for name in (other.app, other.proxy):
+            assert other.inspect(name)["State"]["Running"] is True  # type: ignore[index]
+        assert _status(other.curl("http://other.test/").stdout) == "200"
+        assert _status(other.curl("http://blocked.test/").stdout) == "403"
+    finally:
+        other.disconnect_upstream(upstream)
+        other.devagent("destroy", str(other.project))
+    engine = sandbox.engine
+    leftovers = run([engine, "ps", "-a", "--filter", f"name=devagent-{other.hash}", "-q"]).stdout
+    assert leftovers.strip() == ""
+    networks = run(
+        [engine, "network", "ls", "--filter", f"name=devagent-{other.hash}", "-q"]
+    ).stdout
+    assert networks.strip() == ""
+    assert (other.project / "README.md").exists()  # the workspace is never touched
+    assert run([engine, "inspect", sandbox.app]).returncode == 0
