@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,8 @@ class ComposeGenerator:
         return {
             "allowlist": list(options.allowlist),
             "log_path": f"{LOGS_IN_PROXY}/requests.jsonl",
+            "allow_command": f"devagent create {shlex.quote(str(options.project.path))}"
+            " --allow {host}",
         }
 
     def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:

@@ -56,6 +56,10 @@ class Paths:
     def proxy_certs_dir(self, project_hash: str) -> Path:
         return self.data_dir / "proxy-certs" / project_hash
 
+    def project_allowlist_file(self, project_hash: str) -> Path:
+        """Entries added with ``create --allow``, kept so that a re-create keeps them."""
+        return self.data_dir / "allowlists" / f"{project_hash}.json"
+
     def proxy_logs_dir(self, project_hash: str) -> Path:
         return self.data_dir / "proxy-logs" / project_hash
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -77,7 +78,11 @@ class Manager:
         return EnvironmentOptions(
             project=project,
             template=template,
-            allowlist=merge_allowlists(self.config.allowlist, template.manifest.allowlist, allow),
+            allowlist=merge_allowlists(
+                self.config.allowlist,
+                template.manifest.allowlist,
+                self._project_allowlist(project, allow),
+            ),
             resources=template.manifest.resources.apply(self.config.resources),
             engine=engine,
             # Rootless podman maps container root to the user; docker needs the user's own id
@@ -89,6 +94,18 @@ class Manager:
             proxy_ca_cert=ca_cert.read_bytes(),
             extra_ca_certificates=self._extra_ca_certificates(),
         )
+
+    def _project_allowlist(self, project: Project, added: Sequence[str]) -> tuple[str, ...]:
+        """The project's own entries: those of earlier creates plus ``added``, saved."""
+        path = self.paths.project_allowlist_file(project.hash)
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = []
+        entries = merge_allowlists([str(e) for e in previous if isinstance(e, str)], added)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(list(entries)) + "\n", encoding="utf-8")
+        return entries
 
     def _extra_ca_certificates(self) -> bytes:
         chunks = []
@@ -181,6 +198,10 @@ class Manager:
                 if directory.exists():
                     shutil.rmtree(directory)
                     purged.append(str(directory))
+            allowlist_file = self.paths.project_allowlist_file(project.hash)
+            if allowlist_file.exists():
+                allowlist_file.unlink()
+                purged.append(str(allowlist_file))
         return LifecycleResult("destroy", self.status(project), tuple(purged))
 
     # --- refresh / list -----------------------------------------------------------------

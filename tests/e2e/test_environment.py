@@ -41,7 +41,7 @@ def test_unlisted_host_gets_the_proxys_403(sandbox: Sandbox) -> None:
     result = sandbox.curl("http://blocked.test/")
     assert _status(result.stdout) == "403"
     assert "blocked by the sandbox proxy" in result.stdout
-    assert "devagent allow blocked.test" in result.stdout
+    assert "--allow blocked.test" in result.stdout  # says how to let it through
     https = sandbox.curl("https://blocked.test/")
     assert https.returncode != 0 and "403" in https.stderr  # CONNECT refused
 
@@ -129,10 +129,12 @@ def test_status_and_list(sandbox: Sandbox) -> None:
     assert len(mine) == 1 and mine[0]["app"]["name"] == sandbox.app
 
 
-def test_recreate_is_safe_and_a_foreign_devcontainer_is_refused(sandbox: Sandbox, pki: Path,
-                                                                 tmp_path: Path) -> None:  # fmt: skip
-    again = sandbox.devagent("create", str(sandbox.project), "--allow", "allowed.test",
-                             "--allow", "*.allowed.test")  # fmt: skip
+def test_recreate_is_safe_and_a_foreign_devcontainer_is_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    again = sandbox.devagent(
+        "create", str(sandbox.project), "--allow", "allowed.test", "--allow", "*.allowed.test"
+    )
     assert again.returncode == 0
     assert _status(sandbox.curl("http://allowed.test/").stdout) == "200"
     foreign = tmp_path / "foreign"

@@ -87,8 +87,14 @@ def test_connect_to_unlisted_host_or_port_is_refused(addon: Filter) -> None:
     with taddons.context(addon):
         for authority, status in (("blocked.test", 403), ("allowed.test:22", 403)):
             host, _, port = authority.partition(":")
-            flow = tflow.tflow(req=tutils.treq(method=b"CONNECT", host=host, port=int(port or 443),
-                                                path=b"", authority=authority.encode()))  # fmt: skip
+            request = tutils.treq(
+                method=b"CONNECT",
+                host=host,
+                port=int(port or 443),
+                path=b"",
+                authority=authority.encode(),
+            )
+            flow = tflow.tflow(req=request)
             addon.http_connect(flow)
             assert flow.response is not None and flow.response.status_code == status
         ok = tflow.tflow(req=tutils.treq(method=b"CONNECT", host="a.wild.test", port=443, path=b""))

@@ -64,6 +64,19 @@ def test_create_writes_files_state_and_runs_devcontainer_up(paths: Paths, tmp_pa
     assert env == {"COMPOSE_PROJECT_NAME": f"devagent-{project.hash}"}
 
 
+def test_recreate_keeps_earlier_allow_entries(paths: Paths, tmp_path: Path) -> None:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    project = identify(project_dir)
+    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
+    manager = _manager(fake, paths)
+    assert manager.create(project_dir, allow=["a.test"]).allowlist == ("a.test",)
+    assert manager.create(project_dir, allow=["b.test"]).allowlist == ("a.test", "b.test")
+    filter_py = (project_dir / ".devcontainer/filter.py").read_text()
+    assert '"a.test"' in filter_py and '"b.test"' in filter_py
+
+
 def test_create_reports_an_environment_that_did_not_come_up(paths: Paths, tmp_path: Path) -> None:
     project_dir = tmp_path / "proj"
     project_dir.mkdir()

@@ -68,12 +68,12 @@ def _strip_port(authority: str) -> str:
     return host if sep and port.isdigit() and ":" not in host else authority
 
 
-def blocked_body(decision: Decision, port: int) -> bytes:
+def blocked_body(decision: Decision, port: int, allow_command: str) -> bytes:
+    fix = allow_command.format(host=decision.host)
     return (
         f"devagent: request to {decision.host}:{port} blocked by the sandbox proxy "
         f"({decision.reason}).\n"
-        f"If this host is needed, ask the user to run on the host: "
-        f"devagent allow {decision.host}\n"
+        f"If this host is needed, ask the user to run on the host: {fix}\n"
     ).encode()
 
 
@@ -108,9 +108,12 @@ class _ByteCounter:
 class Filter:
     """mitmproxy addon: allowlist enforcement, streaming and request logging."""
 
-    def __init__(self, allowlist: Allowlist, log: RequestLog) -> None:
+    def __init__(
+        self, allowlist: Allowlist, log: RequestLog, *, allow_command: str = "devagent allow {host}"
+    ) -> None:
         self.allowlist = allowlist
         self.log = log
+        self.allow_command = allow_command
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         self._guard(flow, self._check_connect)
@@ -145,7 +148,7 @@ class Filter:
         flow.metadata["devagent.blocked"] = True
         flow.response = http.Response.make(
             403,
-            blocked_body(decision, flow.request.port),
+            blocked_body(decision, flow.request.port, self.allow_command),
             {"Content-Type": "text/plain; charset=utf-8", "X-Devagent-Blocked": decision.reason},
         )
 
