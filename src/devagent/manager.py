@@ -32,6 +32,7 @@ from devagent.results import (
     no_progress,
 )
 from devagent.runtime import ContainerInfo, Runtime
+from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.templates import Template
 from devagent.templates import get as get_template
 
@@ -137,10 +138,16 @@ class Manager:
         compose = ComposeGenerator().generate(options)
         devcontainer = DevcontainerGenerator().generate(options)
         backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
-        progress(ProgressEvent("step", "Building images and starting proxy and app"))
-        self.runtime.devcontainer_up(
-            project, on_line=lambda line: progress(ProgressEvent("output", line))
-        )
+        post_create = chosen.manifest.post_create_command
+
+        def on_line(line: str) -> None:
+            read = read_log_line(line, post_create=post_create)
+            if read.step:
+                progress(ProgressEvent("step", read.step))
+            if read.text:
+                progress(ProgressEvent("output", read.text))
+
+        self.runtime.devcontainer_up(project, on_line=on_line)
         environment = self.status(project)
         if environment.state != "running":
             raise ProjectError(

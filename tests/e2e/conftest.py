@@ -148,8 +148,12 @@ def sandbox(
 ) -> Iterator[Sandbox]:
     """One environment shared by the read-only checks (creating one costs seconds)."""
     box = make_sandbox(engine, tmp_path_factory.mktemp(f"e2e-{engine}"), pki, "sample project")
-    box.devagent("create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test")
-    box.connect_upstream(upstream)
-    yield box
-    box.disconnect_upstream(upstream)
-    box.devagent("destroy", str(box.project), "--purge", check=False)
+    try:
+        box.devagent(
+            "create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test"
+        )
+        box.connect_upstream(upstream)
+        yield box
+    finally:  # also when create itself failed half-way
+        box.disconnect_upstream(upstream)
+        box.devagent("destroy", str(box.project), "--purge", check=False)

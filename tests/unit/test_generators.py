@@ -118,3 +118,6 @@ def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_pat
             flow.client_conn.timestamp_tls_setup = None
             addon.requestheaders(flow)
             assert (flow.response.status_code if flow.response else None) == expected
+    assert flow.response is not None
+    fix = f"devagent create '{options.project.path}' --allow x.test"
+    assert fix in flow.response.get_text()  # a command that works, quoted for the shell

@@ -124,3 +124,21 @@ def test_daemon_not_running_is_explained() -> None:
     from devagent.runtime.executor import explain
 
     assert "not running" in explain(["docker", "ps"], "Cannot connect to the Docker daemon at unix")
+
+
+def test_devcontainer_log_lines_become_steps() -> None:
+    from devagent.runtime.devcontainer_cli import read_log_line
+
+    build = read_log_line('{"type":"start","text":"Run: docker-compose -f x.yml build"}')
+    up = read_log_line('{"type":"start","text":"Run: docker-compose -f x.yml up -d"}')
+    post = read_log_line(
+        '{"type":"start","text":"Run in container: /bin/sh -c echo hi"}', post_create="echo hi"
+    )
+    raw = read_log_line('{"type":"raw","level":3,"text":"Step 1/5 : FROM debian\\n"}')
+    assert (build.step, up.step, post.step) == (
+        "Building images",
+        "Starting the proxy, waiting until it is healthy, then the app",
+        "Running the post-create command",
+    )
+    assert raw.step is None and raw.text == "Step 1/5 : FROM debian"
+    assert read_log_line("not json").text == "not json"

@@ -207,5 +207,7 @@ def load_policy(policy: dict[str, Any]) -> Filter:
     """Build the addon from the policy baked into ``filter.py``."""
     log_path = policy.get("log_path")
     return Filter(
-        Allowlist.parse(policy["allowlist"]), RequestLog(Path(log_path) if log_path else None)
+        Allowlist.parse(policy["allowlist"]),
+        RequestLog(Path(log_path) if log_path else None),
+        allow_command=policy.get("allow_command", "devagent allow {host}"),
     )

@@ -59,3 +59,30 @@ def parse_up(stdout: str) -> UpOutcome:
             remote_workspace_folder=outcome.get("remoteWorkspaceFolder", ""),
         )
     raise EngineError("devcontainer up printed no outcome", hint="re-run with --verbose")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of `devcontainer up --log-format json`: a step that starts, or output."""
+
+    step: str | None
+    text: str
+
+
+def read_log_line(line: str, *, post_create: str | None = None) -> LogLine:
+    """Turn a JSON log line into a named step (build, up, post-create) or plain output."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return LogLine(None, line)
+    if not isinstance(event, dict):
+        return LogLine(None, line)
+    text = str(event.get("text", "")).rstrip("\n")
+    if event.get("type") == "start":
+        if text.startswith("Run: ") and " build" in text:
+            return LogLine("Building images", text)
+        if text.startswith("Run: ") and " up -d" in text:
+            return LogLine("Starting the proxy, waiting until it is healthy, then the app", text)
+        if post_create and text.startswith("Run in container: ") and post_create in text:
+            return LogLine("Running the post-create command", text)
+    return LogLine(None, text)
