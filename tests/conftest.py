@@ -6,7 +6,7 @@ import pytest
 
 from devagent.config import Paths, Resources
 from devagent.options import EnvironmentOptions
-from devagent.project import identify
+from devagent.project import identify, internal_subnet
 from devagent.templates import get
 
 
@@ -40,4 +40,5 @@ def options(tmp_path: Path, paths: Paths) -> EnvironmentOptions:
         proxy_certs_dir=paths.proxy_certs_dir(project.hash),
         proxy_logs_dir=paths.proxy_logs_dir(project.hash),
         proxy_ca_cert=b"-----BEGIN CERTIFICATE-----\nTEST\n-----END CERTIFICATE-----\n",
+        internal_subnet=internal_subnet(project.hash),
     )

@@ -69,6 +69,7 @@ class ComposeGenerator:
                 "internal": {
                     "name": project.internal_network,
                     "internal": True,
+                    "ipam": {"config": [{"subnet": str(options.internal_subnet)}]},
                     "labels": {LABEL_MANAGED: "true", LABEL_SIDECAR_OF: project.hash},
                 },
                 "egress": {
@@ -81,7 +82,7 @@ class ComposeGenerator:
     def app_service(self, options: EnvironmentOptions) -> dict[str, Any]:
         project, limits = options.project, options.resources
         proxy = options.proxy_url
-        return {
+        service: dict[str, Any] = {
             "build": {"context": ".", "dockerfile": "Dockerfile"},
             "image": f"{project.app_container}:latest",
             "container_name": project.app_container,
@@ -108,6 +109,10 @@ class ComposeGenerator:
                 f"{options.proxy_certs_dir}/mitmproxy-ca-cert.pem:{PROXY_CA_IN_APP}:ro",
             ],
             "networks": ["internal"],
+            # The proxy is found through /etc/hosts; no other name resolves (no DNS to
+            # exfiltrate through, whatever the engine's DNS does on internal networks).
+            "extra_hosts": [f"{PROXY_HOST}:{options.proxy_ip}"],
+            "dns": ["127.0.0.1"],
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
             "mem_limit": limits.memory,
@@ -120,6 +125,12 @@ class ComposeGenerator:
                 LABEL_TEMPLATE: options.template.name,
             },
         }
+        if options.rootless:
+            # Map the host user onto the container user, so that what the agent writes in
+            # the workspace belongs to the user on the host.
+            uid = options.template.manifest.remote_uid
+            service["userns_mode"] = f"keep-id:uid={uid},gid={uid}"
+        return service
 
     def proxy_service(self, options: EnvironmentOptions) -> dict[str, Any]:
         project = options.project
@@ -133,7 +144,10 @@ class ComposeGenerator:
                 f"{options.proxy_certs_dir}:{CERTS_IN_PROXY}",
                 f"{options.proxy_logs_dir}:{LOGS_IN_PROXY}",
             ],
-            "networks": {"internal": {"aliases": [PROXY_HOST]}, "egress": {}},
+            "networks": {
+                "internal": {"ipv4_address": options.proxy_ip, "aliases": [PROXY_HOST]},
+                "egress": {},
+            },
             "healthcheck": {
                 # bash's /dev/tcp: a real connect to the listener at a fraction of python's cost.
                 "test": ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"],

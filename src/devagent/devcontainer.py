@@ -52,6 +52,10 @@ class DevcontainerGenerator:
             "workspaceFolder": options.project.workspace_folder,
             "remoteUser": options.remote_user,
         }
+        if options.engine == "podman":
+            # devcontainers/cli #863: its UID-update image build breaks on Podman; keep-id
+            # (rootless) or root-owned files (rootful) take its place.
+            document["updateRemoteUserUID"] = False
         if manifest.post_create_command:
             document["postCreateCommand"] = manifest.post_create_command
         if manifest.customizations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from devagent.project import (
     LABEL_SIDECAR_OF,
     Project,
     identify,
+    internal_subnet,
     looks_like_container_name,
 )
 from devagent.proxy.allowlist import InvalidHost, parse_entry
@@ -93,7 +95,28 @@ class Manager:
             proxy_certs_dir=certs_dir,
             proxy_logs_dir=logs_dir,
             proxy_ca_cert=ca_cert.read_bytes(),
+            internal_subnet=self._internal_subnet(project),
+            rootless=engine == "podman" and self.runtime.facts.rootless,
             extra_ca_certificates=self._extra_ca_certificates(),
+        )
+
+    def _internal_subnet(self, project: Project) -> ipaddress.IPv4Network:
+        """Keep the subnet of the project's existing network; else pick a free one."""
+        subnets = self.runtime.network_subnets()
+        own = [n for n in subnets.pop(project.internal_network, []) if n.version == 4]
+        if own:
+            return ipaddress.IPv4Network(own[0])
+        return internal_subnet(project.hash, [n for nets in subnets.values() for n in nets])
+
+    def warnings(self) -> tuple[str, ...]:
+        """What the engine cannot enforce on this host, said plainly."""
+        facts = self.runtime.facts
+        if facts.enforces_limits:
+            return ()
+        return (
+            f"{self.runtime.engine.name} runs rootless on cgroups v1 here, so the memory, CPU "
+            "and pids limits are NOT enforced; switch the host to cgroups v2 "
+            "(systemd.unified_cgroup_hierarchy=1) and delegate cpu, memory and pids to users",
         )
 
     def _project_allowlist(self, project: Project, added: Sequence[str]) -> tuple[str, ...]:
@@ -159,6 +182,7 @@ class Manager:
             devcontainer_dir=str(project.devcontainer_dir),
             backup=str(backup) if backup else None,
             allowlist=options.allowlist,
+            warnings=self.warnings(),
         )
 
     # --- start / stop / destroy -----------------------------------------------------------

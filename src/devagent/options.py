@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class EnvironmentOptions:
     proxy_certs_dir: Path
     proxy_logs_dir: Path
     proxy_ca_cert: bytes
+    internal_subnet: ipaddress.IPv4Network
+    rootless: bool = False
     extra_ca_certificates: bytes = b""
 
     @property
@@ -36,6 +39,11 @@ class EnvironmentOptions:
     @property
     def remote_home(self) -> str:
         return "/root" if self.remote_user == "root" else f"/home/{self.remote_user}"
+
+    @property
+    def proxy_ip(self) -> str:
+        """Fixed address of the proxy on the internal network (.1 is the engine's gateway)."""
+        return str(self.internal_subnet.network_address + 2)
 
     @property
     def proxy_url(self) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,3 +84,23 @@ def identify(path: Path | str, *, must_exist: bool = True) -> Project:
 
 def looks_like_container_name(text: str) -> bool:
     return re.fullmatch(r"devagent-[0-9a-f]{12}-(app|proxy)", text) is not None
+
+
+# Internal networks get a fixed /28 from this block, so the proxy has a fixed address the app
+# reaches through /etc/hosts while the app's DNS answers nothing at all.
+SUBNET_POOL = ipaddress.IPv4Network("10.213.0.0/16")
+SUBNET_PREFIX = 28
+
+
+def internal_subnet(
+    project_hash: str, taken: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()
+) -> ipaddress.IPv4Network:
+    """The project's internal subnet: derived from its hash, stepping past any in use."""
+    subnets = list(SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX))
+    used = [net for net in taken if isinstance(net, ipaddress.IPv4Network)]
+    start = int(project_hash, 16) % len(subnets)
+    for offset in range(len(subnets)):
+        candidate = subnets[(start + offset) % len(subnets)]
+        if not any(candidate.overlaps(net) for net in used):
+            return candidate
+    raise ProjectError(f"no free /{SUBNET_PREFIX} left in {SUBNET_POOL} for the internal network")

@@ -33,6 +33,7 @@ def test_names_follow_the_project_hash(options: EnvironmentOptions) -> None:
     assert doc["networks"]["internal"] == {
         "name": f"devagent-{h}-net",
         "internal": True,
+        "ipam": {"config": [{"subnet": str(options.internal_subnet)}]},
         "labels": {"devagent.managed": "true", "devagent.sidecar_of": h},
     }
 
@@ -121,3 +122,25 @@ def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_pat
     assert flow.response is not None
     fix = f"devagent create '{options.project.path}' --allow x.test"
     assert fix in flow.response.get_text()  # a command that works, quoted for the shell
+
+
+def test_app_resolves_only_the_proxy(options: EnvironmentOptions) -> None:
+    doc = _compose(options)
+    app, proxy = doc["services"]["app"], doc["services"]["proxy"]
+    proxy_ip = proxy["networks"]["internal"]["ipv4_address"]
+    assert proxy_ip in [str(ip) for ip in options.internal_subnet.hosts()]
+    assert app["extra_hosts"] == [f"proxy:{proxy_ip}"]
+    assert app["dns"] == ["127.0.0.1"]  # nothing answers there: no name leaves the app
+
+
+def test_podman_specifics(options: EnvironmentOptions) -> None:
+    docker_app = _compose(options)["services"]["app"]
+    assert "userns_mode" not in docker_app
+    rootless = replace(options, engine="podman", rootless=True)
+    assert _compose(rootless)["services"]["app"]["userns_mode"] == "keep-id:uid=1000,gid=1000"
+    rootful = replace(options, engine="podman", rootless=False)
+    assert "userns_mode" not in _compose(rootful)["services"]["app"]
+    podman_json = json.loads(DevcontainerGenerator().generate(rootless).files["devcontainer.json"])
+    assert podman_json["updateRemoteUserUID"] is False
+    docker_json = json.loads(DevcontainerGenerator().generate(options).files["devcontainer.json"])
+    assert "updateRemoteUserUID" not in docker_json

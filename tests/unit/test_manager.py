@@ -106,3 +106,23 @@ def test_destroy_purge_removes_state_but_not_the_workspace(paths: Paths, tmp_pat
 def test_resolve_by_container_name(paths: Paths) -> None:
     project = _manager(docker_fake(), paths).resolve("devagent-342670b99fa4-app")
     assert str(project.path) == RECORDED_PROJECT
+
+
+def test_internal_subnet_steps_past_networks_in_use() -> None:
+    import ipaddress
+
+    from devagent.project import internal_subnet
+
+    first = internal_subnet("00000000000a")
+    assert first.prefixlen == 28 and first.subnet_of(ipaddress.IPv4Network("10.213.0.0/16"))
+    second = internal_subnet("00000000000a", [ipaddress.IPv4Network("10.213.0.0/20")])
+    assert not second.overlaps(ipaddress.IPv4Network("10.213.0.0/20"))
+
+
+def test_rootless_cgroups_v1_warns_that_limits_do_not_hold(paths: Paths) -> None:
+    fake = FakeExecutor().on(
+        ["podman", "info"], '{"host": {"cgroupVersion": "v1", "security": {"rootless": true}}}'
+    )
+    manager = Manager(Runtime(Engine("podman", "podman"), fake), paths, Config())
+    (warning,) = manager.warnings()
+    assert "NOT enforced" in warning and "cgroups v2" in warning

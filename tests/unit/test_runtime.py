@@ -97,12 +97,12 @@ def test_auto_picks_docker_when_it_answers_and_says_why() -> None:
 
 
 def test_auto_falls_back_to_podman() -> None:
-    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "version"], "4.3.1")
+    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "info"], "4.3.1")
     assert choose_engine("auto", fake).engine.name == "podman"
 
 
 def test_explicit_engine_that_does_not_answer_is_an_error_not_a_fallback() -> None:
-    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "version"], "4.3.1")
+    fake = FakeExecutor().on(["docker", "version"], returncode=1).on(["podman", "info"], "4.3.1")
     with pytest.raises(EngineError, match="docker is not installed or not answering"):
         choose_engine("docker", fake)
 
@@ -142,3 +142,18 @@ def test_devcontainer_log_lines_become_steps() -> None:
     )
     assert raw.step is None and raw.text == "Step 1/5 : FROM debian"
     assert read_log_line("not json").text == "not json"
+
+
+def test_network_subnets_from_both_engines() -> None:
+    docker_out = '[{"Name": "bridge", "IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]}}]'
+    podman_out = '[{"name": "podman", "subnets": [{"subnet": "10.88.0.0/16", "gateway": "x"}]}]'
+    assert [str(n) for n in DOCKER.parse_network_subnets(docker_out)["bridge"]] == ["172.17.0.0/16"]
+    assert [str(n) for n in PODMAN.parse_network_subnets(podman_out)["podman"]] == ["10.88.0.0/16"]
+
+
+def test_engine_facts_say_whether_limits_hold() -> None:
+    rootless_v1 = '{"host": {"cgroupVersion": "v1", "security": {"rootless": true}}}'
+    assert not PODMAN.parse_info(rootless_v1).enforces_limits
+    rootless_v2 = '{"host": {"cgroupVersion": "v2", "security": {"rootless": true}}}'
+    assert PODMAN.parse_info(rootless_v2).enforces_limits
+    assert DOCKER.parse_info('{"CgroupVersion": "1", "SecurityOptions": []}').enforces_limits

@@ -14,7 +14,7 @@ from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF
 from devagent.runtime import devcontainer_cli
 from devagent.runtime.compose import CANDIDATES, Compose
 from devagent.runtime.devcontainer_cli import UpOutcome
-from devagent.runtime.engine import ContainerInfo, Engine, EngineName
+from devagent.runtime.engine import ContainerInfo, Engine, EngineFacts, EngineName, IPNetwork
 from devagent.runtime.executor import CommandResult, Executor, LineCallback, SubprocessExecutor
 
 RuntimeChoice = Literal["auto", "docker", "podman"]
@@ -105,6 +105,17 @@ class Runtime:
 
     def managed_containers(self) -> list[ContainerInfo]:
         return self.ps({LABEL_MANAGED: "true"})
+
+    @functools.cached_property
+    def facts(self) -> EngineFacts:
+        return self.engine.parse_info(self.executor.run(self.engine.info_argv()).stdout)
+
+    def network_subnets(self) -> dict[str, list[IPNetwork]]:
+        names = self.executor.run([self.engine.binary, "network", "ls", "--quiet"]).stdout.split()
+        if not names:
+            return {}
+        result = self.executor.run(self.engine.network_inspect_argv(names))
+        return self.engine.parse_network_subnets(result.stdout)
 
     def inspect(self, names: Sequence[str]) -> list[dict[str, Any]]:
         result = self.executor.run(self.engine.inspect_argv(names))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EngineName = Literal["docker", "podman"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What the engine can enforce, from its `info`."""
+
+    rootless: bool
+    cgroup_version: str
+
+    @property
+    def enforces_limits(self) -> bool:
+        # Rootless engines delegate limits through cgroups v2 only.
+        return not (self.rootless and self.cgroup_version == "1")
+
 
 # Docker's `ps` prints labels as one "k=v,k=v" string. Split only at commas that start a
 # new label key, so values holding commas (paths can) survive unless they also hold "=".
@@ -73,10 +89,44 @@ class Engine:
         return [*argv, container, *command]
 
     def version_argv(self) -> list[str]:
+        """Prints the version only when the engine really answers (docker: its daemon)."""
+        if self.name == "podman":
+            return [self.binary, "info", "--format", "{{.Version.Version}}"]
         return [self.binary, "version", "--format", "{{.Server.Version}}"]
 
     def info_argv(self) -> list[str]:
-        return [self.binary, "info", "--format", "{{json .}}"]
+        return [self.binary, "info", "--format", "json" if self.name == "podman" else "{{json .}}"]
+
+    def parse_info(self, stdout: str) -> EngineFacts:
+        info: dict[str, Any] = json.loads(stdout)
+        if self.name == "podman":
+            host = info.get("host", {})
+            return EngineFacts(
+                rootless=bool(host.get("security", {}).get("rootless")),
+                cgroup_version=str(host.get("cgroupVersion", "")).removeprefix("v"),
+            )
+        options = info.get("SecurityOptions") or []
+        return EngineFacts(
+            rootless=any("rootless" in str(option) for option in options),
+            cgroup_version=str(info.get("CgroupVersion", "")),
+        )
+
+    def network_inspect_argv(self, names: Sequence[str]) -> list[str]:
+        return [self.binary, "network", "inspect", *names]
+
+    def parse_network_subnets(self, stdout: str) -> dict[str, list[IPNetwork]]:
+        """Subnets per network name, from `network inspect` (docker IPAM or netavark shape)."""
+        found: dict[str, list[IPNetwork]] = {}
+        for network in json.loads(stdout or "[]") or []:
+            name = network.get("Name") or network.get("name") or ""
+            if self.name == "podman":
+                raw = [entry.get("subnet", "") for entry in network.get("subnets") or []]
+            else:
+                raw = [
+                    entry.get("Subnet", "") for entry in network.get("IPAM", {}).get("Config") or []
+                ]
+            found[name] = [ipaddress.ip_network(text, strict=False) for text in raw if text]
+        return found
 
     def network_ls_argv(self, label_filters: Mapping[str, str]) -> list[str]:
         argv = [self.binary, "network", "ls", "--quiet"]

@@ -27,6 +27,7 @@ class Manifest(BaseModel):
 
     description: str = ""
     remote_user: str = "vscode"
+    remote_uid: int = Field(default=1000, ge=0)  # the remote user's uid in the image
     post_create_command: str | None = None
     allowlist: list[AllowlistEntry] = Field(default_factory=list)
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides)
