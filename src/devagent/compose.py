@@ -64,12 +64,17 @@ class ComposeGenerator:
     def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:
         project = options.project
         return {
+            # podman-compose would put both services in one pod by default: no pods, so each
+            # container keeps its own namespaces (and the app may have its own userns).
+            "x-podman": {"in_pod": False},
             "services": {"app": self.app_service(options), "proxy": self.proxy_service(options)},
             "networks": {
                 "internal": {
                     "name": project.internal_network,
                     "internal": True,
                     "ipam": {"config": [{"subnet": str(options.internal_subnet)}]},
+                    # aardvark-dns would answer external names here (exfiltration by DNS).
+                    "x-podman.disable_dns": True,
                     "labels": {LABEL_MANAGED: "true", LABEL_SIDECAR_OF: project.hash},
                 },
                 "egress": {

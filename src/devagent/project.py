@@ -36,7 +36,9 @@ class Project:
 
     @property
     def compose_project(self) -> str:
-        return f"devagent-{self.hash}"
+        # Letters and digits only: the devcontainer CLI strips anything else when it cannot
+        # read the compose tool's version (it does so for podman-compose).
+        return f"devagent{self.hash}"
 
     @property
     def app_container(self) -> str:

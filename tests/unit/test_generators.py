@@ -34,6 +34,7 @@ def test_names_follow_the_project_hash(options: EnvironmentOptions) -> None:
         "name": f"devagent-{h}-net",
         "internal": True,
         "ipam": {"config": [{"subnet": str(options.internal_subnet)}]},
+        "x-podman.disable_dns": True,
         "labels": {"devagent.managed": "true", "devagent.sidecar_of": h},
     }
 

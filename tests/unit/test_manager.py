@@ -61,7 +61,7 @@ def test_create_writes_files_state_and_runs_devcontainer_up(paths: Paths, tmp_pa
     (up,) = fake.called("devcontainer", "up")
     assert up[up.index("--docker-compose-path") + 1] == "docker-compose"
     env = fake.envs[fake.calls.index(up)]
-    assert env == {"COMPOSE_PROJECT_NAME": f"devagent-{project.hash}"}
+    assert env == {"COMPOSE_PROJECT_NAME": f"devagent{project.hash}"}
 
 
 def test_recreate_keeps_earlier_allow_entries(paths: Paths, tmp_path: Path) -> None:
