@@ -75,5 +75,6 @@ def docker_fake() -> FakeExecutor:
         .on(["docker-compose"], "")
         .on(["devcontainer", "up"], fixture("devcontainer_up_docker.stdout"))
         .on(["docker", "network", "ls"], "")
+        .on(["docker", "exec"], "")
         .on(["docker", "info"], '{"CgroupVersion": "1", "SecurityOptions": ["name=seccomp"]}')
     )

@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from devagent.compose import ComposeGenerator
 from devagent.config import Config, Paths
 from devagent.devcontainer import DevcontainerGenerator, read_marker, write_to_project
 from devagent.errors import ConfigError, ProjectError
-from devagent.options import EnvironmentOptions
+from devagent.options import PROXY_PORT, EnvironmentOptions
 from devagent.project import (
     LABEL_PROJECT_HASH,
     LABEL_SIDECAR_OF,
@@ -171,6 +172,7 @@ class Manager:
                 progress(ProgressEvent("output", read.text))
 
         self.runtime.devcontainer_up(project, on_line=on_line)
+        self.wait_for_proxy(project)
         environment = self.status(project)
         if environment.state != "running":
             raise ProjectError(
@@ -202,7 +204,27 @@ class Manager:
             )
         progress(ProgressEvent("step", "Starting proxy and app"))
         self.runtime.compose_start(project)
+        self.wait_for_proxy(project)
         return LifecycleResult("start", self.status(project))
+
+    def wait_for_proxy(self, project: Project, *, timeout: float = 60.0) -> None:
+        """Return once the proxy accepts connections.
+
+        Compose's `service_healthy` is not enough: podman-compose ignores it before podman
+        4.6, and rootless podman runs no healthchecks without a systemd user session.
+        """
+        probe = ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"]
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.runtime.exec(project.proxy_container, probe, timeout=10)
+            if result.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise ProjectError(
+                    f"the proxy of {project.path} is not accepting connections",
+                    hint=f"see `{self.runtime.engine.binary} logs {project.proxy_container}`",
+                )
+            time.sleep(0.2)
 
     def stop(self, project: Project, *, progress: Progress = no_progress) -> LifecycleResult:
         self._require_files(project)

@@ -66,7 +66,9 @@ def render_list(console: Console, result: ListResult) -> None:
     console.print(table)
 
 
-def render_status(console: Console, env: Environment, *, engine_reason: str = "") -> None:
+def render_status(
+    console: Console, env: Environment, *, engine_reason: str = "", warnings: tuple[str, ...] = ()
+) -> None:
     console.print(f"[bold]{env.project_path}[/]  {_state(env)}")
     rows = [
         ("engine", engine_reason or env.engine),
@@ -77,6 +79,8 @@ def render_status(console: Console, env: Environment, *, engine_reason: str = ""
     ]
     for key, value in rows:
         console.print(f"  {key:<9}{value}", highlight=False)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
 
 
 def render_create(console: Console, result: CreateResult) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ HERE = Path(__file__).parent
 UPSTREAM_IMAGE = "devagent-e2e-upstream:latest"
 UPSTREAM_NAMES = ["allowed.test", "api.allowed.test", "blocked.test", "other.test"]
 ENGINES = os.environ.get("DEVAGENT_E2E_ENGINES", "docker").split(",")
+# Podman runs rootless, as most Podman users run it: as this user (made by setup-podman).
+ROOTLESS_USER = os.environ.get("DEVAGENT_ROOTLESS_USER", "devagent-e2e")
+ROOTLESS_DEVAGENT = "/opt/devagent-rootless/bin/devagent"
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +44,47 @@ def run(
     return result  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class Host:
+    """Who runs the engine: root for docker, the rootless user for podman."""
+
+    engine: str
+
+    @property
+    def user(self) -> pwd.struct_passwd | None:
+        return pwd.getpwnam(ROOTLESS_USER) if self.engine == "podman" else None
+
+    def argv(self, argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+        user = self.user
+        if user is None:
+            return argv
+        settings = {
+            "HOME": user.pw_dir,
+            "XDG_RUNTIME_DIR": f"/run/user/{user.pw_uid}",
+            "PATH": "/opt/devagent-rootless/bin:/usr/local/bin:/usr/bin:/bin",
+            **(env or {}),
+        }
+        pairs = [f"{key}={value}" for key, value in settings.items()]
+        return ["runuser", "-u", user.pw_name, "--", "env", *pairs, *argv]
+
+    def run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(self.argv(argv), check=check)
+
+    def give(self, path: Path) -> None:
+        """Hand a directory tree to the user who runs the engine."""
+        user = self.user
+        if user is not None:
+            for item in [path, *path.rglob("*")]:
+                os.chown(item, user.pw_uid, user.pw_gid)
+
+    def scratch(self, prefix: str) -> Path:
+        """A directory that the engine's user owns and can reach (pytest's tmp is 0700)."""
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        path.chmod(0o755)
+        self.give(path)
+        return path
+
+
 @dataclass
 class Sandbox:
     """One devagent environment created through the real CLI."""
@@ -46,11 +92,15 @@ class Sandbox:
     engine: str
     root: Path
     project: Path
+    create_output: str = ""
+
+    @property
+    def host(self) -> Host:
+        return Host(self.engine)
 
     @property
     def env(self) -> dict[str, str]:
         return {
-            **os.environ,
             "DEVAGENT_CONFIG_DIR": str(self.root / "config"),
             "DEVAGENT_DATA_DIR": str(self.root / "data"),
             "DEVAGENT_STATE_DIR": str(self.root / "state"),
@@ -70,39 +120,46 @@ class Sandbox:
         return f"devagent-{self.hash}-proxy"
 
     def devagent(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run([sys.executable, "-m", "devagent", *args], check=check, env=self.env)
+        if self.engine == "podman":
+            argv = self.host.argv([ROOTLESS_DEVAGENT, *args], self.env)
+            return run(argv, check=check)
+        argv = [sys.executable, "-m", "devagent", *args]
+        return run(argv, check=check, env={**os.environ, **self.env})
+
+    def engine_run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.host.run([self.engine, *argv], check=check)
 
     def app_sh(self, script: str, *, user: str = "vscode") -> subprocess.CompletedProcess[str]:
-        return run([self.engine, "exec", "-u", user, self.app, "sh", "-c", script], check=False)
+        return self.engine_run("exec", "-u", user, self.app, "sh", "-c", script, check=False)
 
     def curl(self, *args: str) -> subprocess.CompletedProcess[str]:
         """curl inside the app; stdout ends with the HTTP status code on its own line."""
         argv = ["curl", "-sS", "--max-time", "10", "-w", "\\n%{http_code}", *args]
-        return run([self.engine, "exec", "-u", "vscode", self.app, *argv], check=False)
+        return self.engine_run("exec", "-u", "vscode", self.app, *argv, check=False)
 
     def inspect(self, name: str) -> dict[str, object]:
-        data: list[dict[str, object]] = json.loads(run([self.engine, "inspect", name]).stdout)
+        data: list[dict[str, object]] = json.loads(self.engine_run("inspect", name).stdout)
         return data[0]
 
     def connect_upstream(self, upstream: str) -> None:
         aliases = [arg for name in UPSTREAM_NAMES for arg in ("--alias", name)]
-        network = f"devagent-{self.hash}-egress"
-        run([self.engine, "network", "connect", *aliases, network, upstream])
+        self.engine_run("network", "connect", *aliases, f"devagent-{self.hash}-egress", upstream)
 
     def disconnect_upstream(self, upstream: str) -> None:
         network = f"devagent-{self.hash}-egress"
-        run([self.engine, "network", "disconnect", network, upstream], check=False)
+        self.engine_run("network", "disconnect", network, upstream, check=False)
 
 
 def _require_tools(engine: str) -> None:
-    for tool in (engine, "devcontainer"):
+    host = Host(engine)
+    for tool in (engine, "devcontainer", *(["podman-compose"] if engine == "podman" else [])):
         if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed: the e2e suite cannot run (see .ci/run)")
-    if run([engine, "info"], check=False).returncode != 0:
-        pytest.fail(f"{engine} is not answering: start it (see .ci/run)")
+            pytest.fail(f"{tool} is not installed: the e2e suite cannot run (see scripts/setup)")
+    if host.run([engine, "info"], check=False).returncode != 0:
+        pytest.fail(f"{engine} is not answering: start it (see scripts/setup)")
     for image in ("debian:bookworm-slim", "mitmproxy/mitmproxy:11.0.2"):
-        if run([engine, "image", "inspect", image], check=False).returncode != 0:
-            pytest.fail(f"{image} is missing in {engine}: run scripts/images {engine}")
+        if host.run([engine, "image", "inspect", image], check=False).returncode != 0:
+            pytest.fail(f"{image} is missing in {engine}: run scripts/setup")
 
 
 @pytest.fixture(scope="session", params=ENGINES)
@@ -113,45 +170,63 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_pki(tmp_path_factory.mktemp("pki"))
+def pki(engine: str) -> Iterator[Path]:
+    directory = Host(engine).scratch("devagent-e2e-pki-")
+    ca = make_pki(directory)
+    Host(engine).give(directory)
+    yield ca
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def upstream(engine: str, pki: Path) -> Iterator[str]:
     """The suite's own HTTP/HTTPS server, joined to each project's egress network."""
-    run([engine, "build", "-q", "-t", UPSTREAM_IMAGE, str(HERE / "upstream")])
+    host = Host(engine)
+    context = host.scratch("devagent-e2e-upstream-")
+    shutil.copytree(HERE / "upstream", context, dirs_exist_ok=True)
+    host.give(context)
+    host.run([engine, "build", "-q", "-t", UPSTREAM_IMAGE, str(context)])
     name = f"devagent-e2e-upstream-{uuid.uuid4().hex[:8]}"
     # Its own network is internal: the upstream answers the proxies and reaches nothing.
-    run([engine, "network", "create", "--internal", name])
-    run([engine, "run", "-d", "--name", name, "--network", name,
-         "-v", f"{pki.parent}:/certs:ro", UPSTREAM_IMAGE])  # fmt: skip
+    host.run([engine, "network", "create", "--internal", name])
+    host.run([engine, "run", "-d", "--name", name, "--network", name,
+              "-v", f"{pki.parent}:/certs:ro", UPSTREAM_IMAGE])  # fmt: skip
     yield name
-    run([engine, "rm", "-f", name], check=False)
-    run([engine, "network", "rm", name], check=False)
+    host.run([engine, "rm", "-f", name], check=False)
+    host.run([engine, "network", "rm", name], check=False)
+    shutil.rmtree(context, ignore_errors=True)
 
 
 def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
     project = root / name
     project.mkdir(parents=True)
-    project.chmod(0o777)  # the container user (uid 1000) writes here; the host user is root
     (project / "README.md").write_text("sample project\n")
     config = root / "config"
     config.mkdir(exist_ok=True)
     (config / "config.yaml").write_text(f"extra_ca_certificates: [{pki}]\n")
+    host = Host(engine)
+    if host.user is None:
+        project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here
+    host.give(root)
     return Sandbox(engine, root, project)
 
 
 @pytest.fixture(scope="session")
-def sandbox(
-    engine: str, upstream: str, pki: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Sandbox]:
+def sandbox_root(engine: str) -> Iterator[Path]:
+    root = Host(engine).scratch(f"devagent-e2e-{engine}-")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox(engine: str, upstream: str, pki: Path, sandbox_root: Path) -> Iterator[Sandbox]:
     """One environment shared by the read-only checks (creating one costs seconds)."""
-    box = make_sandbox(engine, tmp_path_factory.mktemp(f"e2e-{engine}"), pki, "sample project")
+    box = make_sandbox(engine, sandbox_root, pki, "sample project")
     try:
-        box.devagent(
+        created = box.devagent(
             "create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test"
         )
+        box.create_output = created.stdout + created.stderr
         box.connect_upstream(upstream)
         yield box
     finally:  # also when create itself failed half-way

@@ -7,7 +7,7 @@ import pytest
 from devagent.config import Config, Paths
 from devagent.errors import ProjectError
 from devagent.manager import Manager, merge_allowlists
-from devagent.project import identify
+from devagent.project import Project, identify
 from devagent.runtime import Runtime
 from devagent.runtime.engine import Engine
 from tests.fakes import FakeExecutor, docker_fake
@@ -126,3 +126,28 @@ def test_rootless_cgroups_v1_warns_that_limits_do_not_hold(paths: Paths) -> None
     manager = Manager(Runtime(Engine("podman", "podman"), fake), paths, Config())
     (warning,) = manager.warnings()
     assert "NOT enforced" in warning and "cgroups v2" in warning
+
+
+def _project_with_files(tmp_path: Path) -> Project:
+    from devagent.devcontainer import write_to_project
+
+    project = identify(tmp_path)
+    write_to_project(project, [{"docker-compose.yml": b"services: {}\n"}])
+    return project
+
+
+def test_start_waits_until_the_proxy_listens(paths: Paths, tmp_path: Path) -> None:
+    project = _project_with_files(tmp_path)
+    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
+    _manager(fake, paths).start(project)
+    (compose_start,) = [c for c in fake.calls if c[-1] == "start"]
+    probe = fake.called("docker", "exec", f"devagent-{project.hash}-proxy")
+    assert probe and fake.calls.index(probe[0]) > fake.calls.index(compose_start)
+
+
+def test_a_proxy_that_never_listens_is_an_error(paths: Paths, tmp_path: Path) -> None:
+    project = _project_with_files(tmp_path)
+    fake = docker_fake().on(["docker", "exec"], returncode=1)
+    with pytest.raises(ProjectError, match="not accepting connections"):
+        _manager(fake, paths).wait_for_proxy(project, timeout=0.3)

@@ -16,7 +16,11 @@ def status(app: AppContext, target: str | None, as_json: bool) -> None:
     """Show the state of a project's environment (default: the current directory)."""
     manager = app.manager
     environment = manager.status(manager.resolve(target))
+    warnings = manager.warnings()
     if as_json:
-        print_json({**environment.to_json(), "engine_reason": manager.runtime.reason})
+        reason = manager.runtime.reason
+        print_json({**environment.to_json(), "engine_reason": reason, "warnings": list(warnings)})
     else:
-        render_status(app.console, environment, engine_reason=manager.runtime.reason)
+        render_status(
+            app.console, environment, engine_reason=manager.runtime.reason, warnings=warnings
+        )
