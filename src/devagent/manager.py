@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Sequence
@@ -13,8 +14,8 @@ from pathlib import Path
 from devagent.compose import ComposeGenerator
 from devagent.config import Config, Paths
 from devagent.devcontainer import DevcontainerGenerator, read_marker, write_to_project
-from devagent.errors import ConfigError, ProjectError
-from devagent.options import PROXY_PORT, EnvironmentOptions
+from devagent.errors import ConfigError, EngineError, ProjectError
+from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
 from devagent.project import (
     LABEL_PROJECT_HASH,
     LABEL_SIDECAR_OF,
@@ -36,6 +37,7 @@ from devagent.results import (
 )
 from devagent.runtime import ContainerInfo, Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
+from devagent.runtime.firewall import accept_rule
 from devagent.templates import Template
 from devagent.templates import get as get_template
 
@@ -207,24 +209,44 @@ class Manager:
         self.wait_for_proxy(project)
         return LifecycleResult("start", self.status(project))
 
-    def wait_for_proxy(self, project: Project, *, timeout: float = 60.0) -> None:
-        """Return once the proxy accepts connections.
+    def wait_for_proxy(self, project: Project, *, timeout: float = 30.0) -> None:
+        """Return once the app reaches its proxy (the one path out that must work).
 
         Compose's `service_healthy` is not enough: podman-compose ignores it before podman
         4.6, and rootless podman runs no healthchecks without a systemd user session.
         """
-        probe = ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"]
+        # Any HTTP answer from the proxy itself proves the connection; templates ship curl.
+        probe = ["curl", "--noproxy", "*", "-s", "-o", "/dev/null", "--max-time", "2",
+                 f"http://{PROXY_HOST}:{PROXY_PORT}/"]  # fmt: skip
         deadline = time.monotonic() + timeout
         while True:
-            result = self.runtime.exec(project.proxy_container, probe, timeout=10)
+            result = self.runtime.exec(project.app_container, probe, timeout=10)
             if result.returncode == 0:
                 return
-            if time.monotonic() > deadline:
+            if result.returncode in (126, 127):
                 raise ProjectError(
-                    f"the proxy of {project.path} is not accepting connections",
+                    f"the app container of {project.path} has no curl",
+                    hint="templates must install curl (see the README's Templates section)",
+                )
+            if time.monotonic() > deadline:
+                self._explain_unreachable_proxy(project)
+                raise ProjectError(
+                    f"the app of {project.path} cannot reach its proxy",
                     hint=f"see `{self.runtime.engine.binary} logs {project.proxy_container}`",
                 )
             time.sleep(0.2)
+
+    def _explain_unreachable_proxy(self, project: Project) -> None:
+        if self.runtime.engine.name != "podman" or self.runtime.facts.rootless:
+            return
+        conflict = self.runtime.podman_bridge_blocked(project.internal_network)
+        if conflict is not None:
+            raise EngineError(
+                f"Docker's firewall drops traffic inside Podman's bridge {conflict} "
+                "(iptables FORWARD policy DROP), so the app cannot reach its proxy",
+                hint=f"allow traffic within that bridge: sudo {shlex.join(accept_rule(conflict))}"
+                f" then `devagent start {project.path}`",
+            )
 
     def stop(self, project: Project, *, progress: Progress = no_progress) -> LifecycleResult:
         self._require_files(project)

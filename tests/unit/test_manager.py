@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from devagent.config import Config, Paths
-from devagent.errors import ProjectError
+from devagent.errors import EngineError, ProjectError
 from devagent.manager import Manager, merge_allowlists
 from devagent.project import Project, identify
+from devagent.results import Environment
 from devagent.runtime import Runtime
 from devagent.runtime.engine import Engine
-from tests.fakes import FakeExecutor, docker_fake
+from tests.fakes import FakeExecutor, docker_fake, fixture
 
 RECORDED_PROJECT = "/tmp/demo/proj"
 
@@ -142,12 +143,53 @@ def test_start_waits_until_the_proxy_listens(paths: Paths, tmp_path: Path) -> No
     fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
     _manager(fake, paths).start(project)
     (compose_start,) = [c for c in fake.calls if c[-1] == "start"]
-    probe = fake.called("docker", "exec", f"devagent-{project.hash}-proxy")
+    probe = fake.called("docker", "exec", f"devagent-{project.hash}-app", "curl")
     assert probe and fake.calls.index(probe[0]) > fake.calls.index(compose_start)
+    assert "http://proxy:8080/" in probe[0]
 
 
 def test_a_proxy_that_never_listens_is_an_error(paths: Paths, tmp_path: Path) -> None:
     project = _project_with_files(tmp_path)
     fake = docker_fake().on(["docker", "exec"], returncode=1)
-    with pytest.raises(ProjectError, match="not accepting connections"):
+    with pytest.raises(ProjectError, match="cannot reach its proxy"):
         _manager(fake, paths).wait_for_proxy(project, timeout=0.3)
+
+
+def test_rootful_podman_behind_dockers_firewall_gets_the_exact_fix(
+    paths: Paths, tmp_path: Path
+) -> None:
+    project = _project_with_files(tmp_path)
+    fake = (
+        FakeExecutor()
+        .on(["podman", "exec"], returncode=28)
+        .on(
+            ["podman", "info"], '{"host": {"cgroupVersion": "v1", "security": {"rootless": false}}}'
+        )
+        .on(["iptables", "-S", "FORWARD"], "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n")
+        .on(["iptables", "-S", "DOCKER-USER"], "-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n")
+        .on(["podman", "network", "inspect"], '[{"network_interface": "podman3"}]')
+    )
+    manager = Manager(Runtime(Engine("podman", "podman"), fake), paths, Config())
+    with pytest.raises(EngineError, match="Docker's firewall drops traffic") as error:
+        manager.wait_for_proxy(project, timeout=0.1)
+    assert "iptables -I DOCKER-USER -i podman3 -o podman3 -j ACCEPT" in error.value.hint
+
+
+def test_list_gives_the_same_answers_on_both_engines(paths: Paths) -> None:
+    """Recorded real `ps` output of docker (JSON lines) and podman (one array) agree."""
+    docker = _manager(docker_fake(), paths).list().environments
+    podman_fake = FakeExecutor().on(["podman", "ps"], fixture("podman_ps.json"))
+    podman = Manager(Runtime(Engine("podman", "podman"), podman_fake), paths, Config())
+    (from_docker,), (from_podman,) = docker, podman.list().environments
+
+    def comparable(env: Environment) -> dict[str, object]:
+        data = env.to_json()
+        for side in ("app", "proxy"):
+            data[side] = {"name": data[side]["name"].replace(env.project_hash, "H"),
+                          "state": data[side]["state"]}  # fmt: skip
+        return {k: v for k, v in data.items() if k not in {"project_path", "project_hash",
+                                                           "engine", "created"}}  # fmt: skip
+
+    assert comparable(from_docker) == comparable(from_podman)
+    assert from_podman.created is not None and from_docker.created is not None
+    assert from_podman.state == "running" and from_podman.template == "basic"

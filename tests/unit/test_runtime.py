@@ -157,3 +157,16 @@ def test_engine_facts_say_whether_limits_hold() -> None:
     rootless_v2 = '{"host": {"cgroupVersion": "v2", "security": {"rootless": true}}}'
     assert PODMAN.parse_info(rootless_v2).enforces_limits
     assert DOCKER.parse_info('{"CgroupVersion": "1", "SecurityOptions": []}').enforces_limits
+
+
+def test_firewall_parsing() -> None:
+    from devagent.runtime.firewall import bridge_allowed, parse_forward
+
+    docker_host = (
+        "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-ISOLATION-STAGE-1\n"
+    )
+    assert parse_forward(docker_host).docker_blocks_bridges
+    assert not parse_forward("-P FORWARD ACCEPT\n-A FORWARD -j DOCKER-USER\n").docker_blocks_bridges
+    assert not parse_forward("-P FORWARD DROP\n").docker_blocks_bridges  # not docker's doing
+    fixed = "-A DOCKER-USER -i podman1 -o podman1 -j ACCEPT\n-A DOCKER-USER -j RETURN\n"
+    assert bridge_allowed(fixed, "podman1") and not bridge_allowed(fixed, "podman2")

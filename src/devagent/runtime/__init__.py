@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from devagent.errors import CommandFailed, EngineError
 from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, Project
-from devagent.runtime import devcontainer_cli
+from devagent.runtime import devcontainer_cli, firewall
 from devagent.runtime.compose import CANDIDATES, Compose
 from devagent.runtime.devcontainer_cli import UpOutcome
 from devagent.runtime.engine import ContainerInfo, Engine, EngineFacts, EngineName, IPNetwork
@@ -116,6 +116,21 @@ class Runtime:
             return {}
         result = self.executor.run(self.engine.network_inspect_argv(names))
         return self.engine.parse_network_subnets(result.stdout)
+
+    def podman_bridge_blocked(self, network: str) -> str | None:
+        """The bridge of ``network`` if Docker's FORWARD DROP cuts traffic inside it."""
+        state = firewall.parse_forward(
+            self.executor.run(firewall.forward_rules_argv(), check=False).stdout
+        )
+        if not state.docker_blocks_bridges:
+            return None
+        inspected = self.executor.run(self.engine.network_inspect_argv([network]), check=False)
+        try:
+            bridge = str(json.loads(inspected.stdout)[0]["network_interface"])
+        except (ValueError, LookupError, TypeError):
+            return None
+        rules = self.executor.run(firewall.docker_user_rules_argv(), check=False).stdout
+        return None if firewall.bridge_allowed(rules, bridge) else bridge
 
     def inspect(self, names: Sequence[str]) -> list[dict[str, Any]]:
         result = self.executor.run(self.engine.inspect_argv(names))
