@@ -53,8 +53,10 @@ class DevcontainerGenerator:
             "remoteUser": options.remote_user,
         }
         if options.engine == "podman":
-            # devcontainers/cli #863: its UID-update image build breaks on Podman; keep-id
-            # (rootless) or root-owned files (rootful) take its place.
+            # Podman maps the host user with keep-id instead. Seen with CLI 0.89.0 on Podman
+            # 4.3: the CLI's UID-update build works (cli #863 does not bite this version), but
+            # it then moves the container user off the keep-id uid and the agent can no
+            # longer write the workspace.
             document["updateRemoteUserUID"] = False
         if manifest.post_create_command:
             document["postCreateCommand"] = manifest.post_create_command
