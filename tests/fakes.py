@@ -20,7 +20,8 @@ def fixture(name: str) -> str:
 
 @dataclass
 class FakeExecutor:
-    """Answers each command from the first rule whose argv prefix matches; records calls."""
+    """Answers each command from the newest rule whose argv prefix matches ("*" matches any
+    one word); records every call."""
 
     rules: list[tuple[tuple[str, ...], int, str, str]] = field(default_factory=list)
     calls: list[tuple[str, ...]] = field(default_factory=list)
@@ -45,7 +46,9 @@ class FakeExecutor:
         self.calls.append(argv)
         self.envs.append(env)
         for prefix, code, out, err in self.rules:
-            if argv[: len(prefix)] == prefix:
+            if len(argv) >= len(prefix) and all(
+                want in ("*", got) for want, got in zip(prefix, argv, strict=False)
+            ):
                 if on_line is not None:
                     for line in err.splitlines():
                         on_line(line)
@@ -75,6 +78,9 @@ def docker_fake() -> FakeExecutor:
         .on(["docker-compose"], "")
         .on(["devcontainer", "up"], fixture("devcontainer_up_docker.stdout"))
         .on(["docker", "network", "ls"], "")
+        .on(["docker", "rm"], "")
         .on(["docker", "exec"], "")
+        .on(["docker", "exec", "*", "cat", "/proc/net/route"], fixture("app_proc_net_route"))
+        .on(["docker", "exec", "*", "cat", "/etc/hosts"], fixture("app_etc_hosts"))
         .on(["docker", "info"], '{"CgroupVersion": "1", "SecurityOptions": ["name=seccomp"]}')
     )

@@ -14,11 +14,13 @@ from pathlib import Path
 from devagent.compose import ComposeGenerator
 from devagent.config import Config, Paths
 from devagent.devcontainer import DevcontainerGenerator, read_marker, write_to_project
-from devagent.errors import ConfigError, EngineError, ProjectError
+from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
+from devagent.isolation import hosts_address, only_route_is_to, parse_proc_routes
 from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
 from devagent.project import (
     LABEL_PROJECT_HASH,
     LABEL_SIDECAR_OF,
+    LABEL_SIDECAR_TYPE,
     Project,
     identify,
     internal_subnet,
@@ -163,6 +165,10 @@ class Manager:
         options = self.options_for(project, chosen, allow)
         compose = ComposeGenerator().generate(options)
         devcontainer = DevcontainerGenerator().generate(options)
+        if self.status(project).state != "missing":
+            # `devcontainer up` would reuse the old containers and ignore the new files.
+            progress(ProgressEvent("step", "Removing the previous containers (state is kept)"))
+            self._remove_containers(project)
         backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
         post_create = chosen.manifest.post_create_command
 
@@ -174,6 +180,7 @@ class Manager:
                 progress(ProgressEvent("output", read.text))
 
         self.runtime.devcontainer_up(project, on_line=on_line)
+        self.wait_until_isolated(project)
         self.wait_for_proxy(project)
         environment = self.status(project)
         if environment.state != "running":
@@ -206,8 +213,28 @@ class Manager:
             )
         progress(ProgressEvent("step", "Starting proxy and app"))
         self.runtime.compose_start(project)
+        self.wait_until_isolated(project)
         self.wait_for_proxy(project)
         return LifecycleResult("start", self.status(project))
+
+    def wait_until_isolated(self, project: Project, *, timeout: float = 60.0) -> None:
+        """Return once the app's only route leads to its proxy (the netguard step ran)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            routes = self.runtime.exec(project.app_container, ["cat", "/proc/net/route"])
+            hosts = self.runtime.exec(project.app_container, ["cat", "/etc/hosts"])
+            proxy_ip = hosts_address(hosts.stdout, PROXY_HOST)
+            parsed = parse_proc_routes(routes.stdout)
+            if proxy_ip and only_route_is_to(parsed, proxy_ip):
+                return
+            if time.monotonic() > deadline:
+                found = ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in parsed)
+                raise IsolationError(
+                    f"the app of {project.path} still has routes beyond its proxy: {found}",
+                    hint=f"see `{self.runtime.engine.binary} logs "
+                    f"devagent-{project.hash}-netguard`; the environment is not safe to use",
+                )
+            time.sleep(0.2)
 
     def wait_for_proxy(self, project: Project, *, timeout: float = 30.0) -> None:
         """Return once the app reaches its proxy (the one path out that must work).
@@ -259,9 +286,7 @@ class Manager:
     ) -> LifecycleResult:
         """Remove containers and networks (and with purge, the state); never the workspace."""
         progress(ProgressEvent("step", "Removing containers and networks"))
-        if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
-            self.runtime.compose_down(project)
-        self.runtime.remove_leftovers(project)
+        self._remove_containers(project)
         purged: list[str] = []
         if purge:
             progress(ProgressEvent("step", "Removing per-project state"))
@@ -278,6 +303,11 @@ class Manager:
                 allowlist_file.unlink()
                 purged.append(str(allowlist_file))
         return LifecycleResult("destroy", self.status(project), tuple(purged))
+
+    def _remove_containers(self, project: Project) -> None:
+        if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
+            self.runtime.compose_down(project)
+        self.runtime.remove_leftovers(project)
 
     # --- refresh / list -----------------------------------------------------------------
     def list(self) -> ListResult:
@@ -306,7 +336,12 @@ def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list
         key = sidecar_of or container.labels.get(LABEL_PROJECT_HASH, "")
         if not key:
             continue
-        (proxies if sidecar_of else apps)[key] = container
+        if sidecar_of is None:
+            apps[key] = container
+        elif container.labels.get(LABEL_SIDECAR_TYPE) == "proxy":
+            proxies[key] = container
+        else:
+            continue  # the netguard step: it runs and exits
         paths.setdefault(key, Environment.project_path_of(container))
     return [
         Environment(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devagent.config import Config, Paths
-from devagent.errors import EngineError, ProjectError
+from devagent.errors import EngineError, IsolationError, ProjectError
 from devagent.manager import Manager, merge_allowlists
 from devagent.project import Project, identify
 from devagent.results import Environment
@@ -74,6 +74,10 @@ def test_recreate_keeps_earlier_allow_entries(paths: Paths, tmp_path: Path) -> N
     manager = _manager(fake, paths)
     assert manager.create(project_dir, allow=["a.test"]).allowlist == ("a.test",)
     assert manager.create(project_dir, allow=["b.test"]).allowlist == ("a.test", "b.test")
+    # The second create replaced the running containers instead of reusing them.
+    downs = [i for i, c in enumerate(fake.calls) if c[0] == "docker-compose" and "down" in c]
+    ups = [i for i, c in enumerate(fake.calls) if c[:2] == ("devcontainer", "up")]
+    assert len(downs) == 1 and len(ups) == 2 and ups[0] < downs[0] < ups[1]
     filter_py = (project_dir / ".devcontainer/filter.py").read_text()
     assert '"a.test"' in filter_py and '"b.test"' in filter_py
 
@@ -193,3 +197,21 @@ def test_list_gives_the_same_answers_on_both_engines(paths: Paths) -> None:
     assert comparable(from_docker) == comparable(from_podman)
     assert from_podman.created is not None and from_docker.created is not None
     assert from_podman.state == "running" and from_podman.template == "basic"
+
+
+def test_an_app_with_routes_beyond_the_proxy_is_never_reported_ready(
+    paths: Paths, tmp_path: Path
+) -> None:
+    project = _project_with_files(tmp_path)
+    default_route = (
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t41FAD50A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        "eth0\t40FAD50A\t00000000\t0001\t0\t0\t0\tF0FFFFFF\t0\t0\t0\n"
+    )
+    fake = docker_fake().on(["docker", "exec", "*", "cat", "/proc/net/route"], default_route)
+    with pytest.raises(IsolationError, match=r"still has routes beyond its proxy: 0\.0\.0\.0/"):
+        _manager(fake, paths).wait_until_isolated(project, timeout=0.1)
+
+
+def test_recorded_routes_after_netguard_pass(paths: Paths, tmp_path: Path) -> None:
+    _manager(docker_fake(), paths).wait_until_isolated(_project_with_files(tmp_path), timeout=0)
