@@ -139,7 +139,10 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
     try:
         return model.model_validate(data or {})
     except ValidationError as exc:
@@ -147,14 +150,15 @@ def load_yaml_model(path: Path, model: type[M]) -> M:
 
 
 def describe_validation_error(path: Path, exc: ValidationError) -> str:
+    """One line per problem: ``<file>: <key>: <what was expected>``."""
     problems = []
     for error in exc.errors():
         where = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
         ).lstrip(".")
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{path.name}: {where or '(top level)'}: {message}")
-    return f"{path}: invalid configuration\n  " + "\n  ".join(problems)
+        problems.append(f"{path}: {where or '(top level)'}: {message}")
+    return "\n".join(problems)
 
 
 def load(paths: Paths) -> Config:

@@ -50,6 +50,7 @@ def test_invalid_files_say_where_and_what(paths: Paths, content: str, says: str)
         load(paths)
     assert str(paths.config_file) in str(error.value)
     assert says in str(error.value)
+    assert len(str(error.value).splitlines()) == 1  # one line: file, key, what was expected
 
 
 def test_builtin_and_user_templates(paths: Paths) -> None:
