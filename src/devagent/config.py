@@ -1,71 +1,20 @@
-"""User configuration: where devagent keeps things, and ``config.yaml`` as a validated model."""
+"""User configuration: ``config.yaml`` as a validated model, loaded with clear errors."""
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-import platformdirs
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from devagent.errors import ConfigError
+from devagent.paths import Paths
 from devagent.proxy.allowlist import InvalidHost, parse_entry
-
-ENV_CONFIG_DIR = "DEVAGENT_CONFIG_DIR"
-ENV_DATA_DIR = "DEVAGENT_DATA_DIR"
-ENV_STATE_DIR = "DEVAGENT_STATE_DIR"
 
 M = TypeVar("M", bound=BaseModel)
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?[bkmg]$")
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where devagent reads its config and keeps per-project state."""
-
-    config_dir: Path
-    data_dir: Path
-    state_dir: Path
-
-    @classmethod
-    def discover(cls, config_dir: Path | None = None) -> Paths:
-        env = os.environ
-        return cls(
-            config_dir=Path(
-                config_dir or env.get(ENV_CONFIG_DIR) or platformdirs.user_config_dir("devagent")
-            ),
-            data_dir=Path(env.get(ENV_DATA_DIR) or platformdirs.user_data_dir("devagent")),
-            state_dir=Path(env.get(ENV_STATE_DIR) or platformdirs.user_state_dir("devagent")),
-        )
-
-    @property
-    def config_file(self) -> Path:
-        return self.config_dir / "config.yaml"
-
-    @property
-    def user_templates_dir(self) -> Path:
-        return self.config_dir / "templates"
-
-    def claude_config_dir(self, project_hash: str) -> Path:
-        return self.data_dir / "claude-configs" / project_hash
-
-    def proxy_certs_dir(self, project_hash: str) -> Path:
-        return self.data_dir / "proxy-certs" / project_hash
-
-    def project_allowlist_file(self, project_hash: str) -> Path:
-        """Entries added with ``create --allow``, kept so that a re-create keeps them."""
-        return self.data_dir / "allowlists" / f"{project_hash}.json"
-
-    def proxy_logs_dir(self, project_hash: str) -> Path:
-        return self.data_dir / "proxy-logs" / project_hash
-
-    @property
-    def log_file(self) -> Path:
-        return self.state_dir / "devagent.log"
 
 
 class Resources(BaseModel):
@@ -159,6 +108,9 @@ def describe_validation_error(path: Path, exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{path}: {where or '(top level)'}: {message}")
     return "\n".join(problems)
+
+
+__all__ = ["Config", "Paths", "Resources", "load"]
 
 
 def load(paths: Paths) -> Config:

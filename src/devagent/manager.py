@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
 import shlex
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from devagent.compose import ComposeGenerator
-from devagent.config import Config, Paths
-from devagent.devcontainer import DevcontainerGenerator, read_marker, write_to_project
+from devagent.devcontainer import read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.isolation import hosts_address, only_route_is_to, parse_proc_routes
-from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
+from devagent.options import PROXY_HOST, PROXY_PORT
 from devagent.project import (
     LABEL_PROJECT_HASH,
     LABEL_SIDECAR_OF,
@@ -27,7 +27,6 @@ from devagent.project import (
     looks_like_container_name,
 )
 from devagent.proxy.allowlist import InvalidHost, parse_entry
-from devagent.proxy.ca import ensure_ca
 from devagent.results import (
     CreateResult,
     Environment,
@@ -40,8 +39,14 @@ from devagent.results import (
 from devagent.runtime import ContainerInfo, Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
-from devagent.templates import Template
-from devagent.templates import get as get_template
+
+if TYPE_CHECKING:
+    # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
+    # that list, status, start and stop stay quick.
+    from devagent.config import Config
+    from devagent.options import EnvironmentOptions
+    from devagent.paths import Paths
+    from devagent.templates import Template
 
 
 def merge_allowlists(*sources: Sequence[str]) -> tuple[str, ...]:
@@ -55,10 +60,17 @@ def merge_allowlists(*sources: Sequence[str]) -> tuple[str, ...]:
 class Manager:
     """Orchestrates generators, files, state and the runtime for one user's environments."""
 
-    def __init__(self, runtime: Runtime, paths: Paths, config: Config) -> None:
+    def __init__(
+        self, runtime: Runtime, paths: Paths, config: Config | Callable[[], Config]
+    ) -> None:
+        """``config`` may be a loader: only operations that need it (create) validate it."""
         self.runtime = runtime
         self.paths = paths
-        self.config = config
+        self._config = config
+
+    @functools.cached_property
+    def config(self) -> Config:
+        return self._config() if callable(self._config) else self._config
 
     # --- finding projects ---------------------------------------------------------------
     def resolve(self, target: str | None) -> Project:
@@ -76,6 +88,9 @@ class Manager:
         self, project: Project, template: Template, allow: Sequence[str]
     ) -> EnvironmentOptions:
         """Resolve every input of generation and make sure the state it points at exists."""
+        from devagent.options import EnvironmentOptions
+        from devagent.proxy.ca import ensure_ca
+
         claude_dir = self.paths.claude_config_dir(project.hash)
         certs_dir = self.paths.proxy_certs_dir(project.hash)
         logs_dir = self.paths.proxy_logs_dir(project.hash)
@@ -159,6 +174,10 @@ class Manager:
         force: bool = False,
         progress: Progress = no_progress,
     ) -> CreateResult:
+        from devagent.compose import ComposeGenerator
+        from devagent.devcontainer import DevcontainerGenerator, write_to_project
+        from devagent.templates import get as get_template
+
         project = identify(path or Path.cwd())
         chosen = get_template(template or self.config.default_template, self.paths)
         progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))

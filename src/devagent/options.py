@@ -5,10 +5,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from devagent.config import Resources
-from devagent.project import Project
-from devagent.templates import Template
+if TYPE_CHECKING:
+    from devagent.config import Resources
+    from devagent.project import Project
+    from devagent.templates import Template
 
 PROXY_PORT = 8080
 PROXY_HOST = "proxy"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 if TYPE_CHECKING:
-    from devagent.config import Config, Paths
+    from rich.console import Console
+
+    from devagent.config import Config
     from devagent.manager import Manager
+    from devagent.paths import Paths
     from devagent.runtime.executor import Executor
 
 
@@ -24,15 +25,19 @@ class AppContext:
 
     @functools.cached_property
     def console(self) -> Console:
+        from rich.console import Console
+
         return Console(highlight=False)
 
     @functools.cached_property
     def error_console(self) -> Console:
+        from rich.console import Console
+
         return Console(stderr=True, highlight=False)
 
     @functools.cached_property
     def paths(self) -> Paths:
-        from devagent.config import Paths
+        from devagent.paths import Paths
 
         return Paths.discover(Path(self.config_dir) if self.config_dir else None)
 
@@ -47,6 +52,8 @@ class AppContext:
         from devagent.manager import Manager
         from devagent.runtime import detect
 
-        choice = self.runtime_choice or self.config.runtime
+        # Without a config file, no need to load (and import) the config model at all.
+        configured = self.config.runtime if self.paths.config_file.exists() else "auto"
+        choice = self.runtime_choice or configured
         runtime = detect(choice, self.executor)  # type: ignore[arg-type]
-        return Manager(runtime, self.paths, self.config)
+        return Manager(runtime, self.paths, lambda: self.config)
