@@ -113,11 +113,11 @@ class Sandbox:
 
     @property
     def app(self) -> str:
-        return f"devagent-{self.hash}-app"
+        return identify(self.project).app_container
 
     @property
     def proxy(self) -> str:
-        return f"devagent-{self.hash}-proxy"
+        return identify(self.project).proxy_container
 
     def devagent(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         if self.engine == "podman":
