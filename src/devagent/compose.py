@@ -58,6 +58,7 @@ class ComposeGenerator:
         return {
             "allowlist": list(options.allowlist),
             "log_path": f"{LOGS_IN_PROXY}/requests.jsonl",
+            "own_address": {"host": PROXY_HOST, "port": PROXY_PORT},
             "allow_command": f"devagent create {shlex.quote(str(options.project.path))}"
             " --allow {host}",
         }

@@ -129,6 +129,7 @@ def test_requests_are_logged_without_query_strings(sandbox: Sandbox) -> None:
     assert by_path["/logged"]["decision"] == "allowed" and by_path["/logged"]["status"] == 200
     assert by_path["/denied"]["decision"] == "blocked" and by_path["/denied"]["status"] == 403
     assert "s3cret" not in log.read_text()
+    assert all(r["host"] != "proxy" for r in records)  # readiness probes are not logged
 
 
 def test_status_and_list(sandbox: Sandbox) -> None:

@@ -107,9 +107,8 @@ def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_pat
     """The bundled filter.py loads through mitmproxy's own script loader and enforces."""
     source = ComposeGenerator().generate(options).files["filter.py"]
     script = tmp_path / "filter.py"
-    script.write_bytes(
-        source.replace(b"/var/log/devagent/requests.jsonl", str(tmp_path / "r.jsonl").encode())
-    )
+    log = tmp_path / "r.jsonl"
+    script.write_bytes(source.replace(b"/var/log/devagent/requests.jsonl", str(log).encode()))
     module = load_script(str(script))
     assert module is not None
     (addon,) = module.addons
@@ -120,9 +119,18 @@ def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_pat
             flow.client_conn.timestamp_tls_setup = None
             addon.requestheaders(flow)
             assert (flow.response.status_code if flow.response else None) == expected
-    assert flow.response is not None
-    fix = f"devagent create '{options.project.path}' --allow x.test"
-    assert fix in flow.response.get_text()  # a command that works, quoted for the shell
+        assert flow.response is not None
+        fix = f"devagent create '{options.project.path}' --allow x.test"
+        assert fix in flow.response.get_text()  # a command that works, quoted for the shell
+        addon.response(flow)
+        # devagent's readiness probe: a GET to the proxy itself, answered and not logged
+        probe = tflow.tflow(req=tutils.treq(host="proxy", port=8080, path=b"/"))
+        probe.client_conn.timestamp_tls_setup = None
+        addon.requestheaders(probe)
+        assert probe.response is not None and probe.response.status_code == 200
+        addon.response(probe)
+    hosts = [json.loads(line)["host"] for line in log.read_text().splitlines()]
+    assert hosts == ["x.test"]
 
 
 def test_app_resolves_only_the_proxy(options: EnvironmentOptions) -> None:

@@ -109,17 +109,37 @@ class Filter:
     """mitmproxy addon: allowlist enforcement, streaming and request logging."""
 
     def __init__(
-        self, allowlist: Allowlist, log: RequestLog, *, allow_command: str = "devagent allow {host}"
+        self,
+        allowlist: Allowlist,
+        log: RequestLog,
+        *,
+        allow_command: str = "devagent allow {host}",
+        own_address: tuple[str, int] | None = None,
     ) -> None:
         self.allowlist = allowlist
         self.log = log
         self.allow_command = allow_command
+        self.own_address = own_address
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         self._guard(flow, self._check_connect)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self._is_health_probe(flow):
+            # A request to the proxy itself (devagent's readiness probe): answered here,
+            # reaches nothing upstream, and is not a decision worth logging.
+            flow.metadata["devagent.health"] = True
+            flow.response = http.Response.make(200, b"devagent proxy: ok\n")
+            return
         self._guard(flow, self._check_request)
+
+    def _is_health_probe(self, flow: http.HTTPFlow) -> bool:
+        return (
+            self.own_address is not None
+            and not flow.client_conn.tls_established
+            and flow.request.method == "GET"
+            and (flow.request.host, flow.request.port) == self.own_address
+        )
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
@@ -128,6 +148,8 @@ class Filter:
             flow.response.stream = counter
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get("devagent.health"):
+            return
         if flow.request.method != "CONNECT" or flow.metadata.get("devagent.blocked"):
             self._record(flow, error=None)
 
@@ -210,4 +232,5 @@ def load_policy(policy: dict[str, Any]) -> Filter:
         Allowlist.parse(policy["allowlist"]),
         RequestLog(Path(log_path) if log_path else None),
         allow_command=policy.get("allow_command", "devagent allow {host}"),
+        own_address=(own["host"], int(own["port"])) if (own := policy.get("own_address")) else None,
     )
