@@ -39,6 +39,7 @@ from devagent.results import (
 from devagent.runtime import ContainerInfo, Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
+from devagent.verify import VerifyResult, run_checks
 
 if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
@@ -201,6 +202,7 @@ class Manager:
         self.runtime.devcontainer_up(project, on_line=on_line)
         self.wait_until_isolated(project)
         self.wait_for_proxy(project)
+        self.require_isolation(project)
         environment = self.status(project)
         if environment.state != "running":
             raise ProjectError(
@@ -234,7 +236,23 @@ class Manager:
         self.runtime.compose_start(project)
         self.wait_until_isolated(project)
         self.wait_for_proxy(project)
+        self.require_isolation(project)
         return LifecycleResult("start", self.status(project))
+
+    def verify(self, project: Project) -> VerifyResult:
+        """The isolation self-test, tried from inside the app."""
+        self._require_files(project)
+        return run_checks(self.runtime, project)
+
+    def require_isolation(self, project: Project) -> None:
+        result = run_checks(self.runtime, project)
+        if not result.ok:
+            failed = "; ".join(f"{c.name}: NO ({c.detail})" for c in result.failures)
+            raise IsolationError(
+                f"the environment of {project.path} is not isolated: {failed}",
+                hint="do not use it; `devagent verify` repeats the test, "
+                "`devagent destroy` removes it",
+            )
 
     def wait_until_isolated(self, project: Project, *, timeout: float = 60.0) -> None:
         """Return once the app's only route leads to its proxy (the netguard step ran)."""

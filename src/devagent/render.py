@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devagent.results import CreateResult, Environment, LifecycleResult, ListResult, ProgressEvent
+from devagent.verify import VerifyResult
 
 STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
 
@@ -101,3 +102,13 @@ def render_lifecycle(console: Console, result: LifecycleResult) -> None:
     console.print(f"{verb}: {env.project_path}  {_state(env)}")
     for path in result.purged:
         console.print(f"  removed {path}", highlight=False)
+
+
+def render_verify(console: Console, result: VerifyResult) -> None:
+    for check in result.checks:
+        mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {check.name}  [dim]{check.detail}[/]", highlight=False)
+    if result.ok:
+        console.print(f"[green]Isolated:[/] {result.project_path}")
+    else:
+        console.print(f"[red]NOT isolated:[/] {result.project_path} - do not use it")

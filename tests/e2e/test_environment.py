@@ -176,6 +176,27 @@ def test_only_route_is_to_the_proxy(sandbox: Sandbox) -> None:
     # not even root in the app has any capability.
 
 
+def test_verify_reports_isolation_and_catches_a_route_put_back(sandbox: Sandbox) -> None:
+    ok = sandbox.devagent("verify", str(sandbox.project), "--json")
+    assert json.loads(ok.stdout)["ok"] is True
+    network = sandbox.inspect(f"devagent-{sandbox.hash}-net")
+    subnet = _internal_subnet(sandbox, network)
+    gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+    # Reopen the way out from outside the app (the app itself has no NET_ADMIN).
+    sandbox.engine_run(
+        "run", "--rm", "--network", f"container:{sandbox.app}", "--cap-drop", "ALL",
+        "--cap-add", "NET_ADMIN", f"devagent-{sandbox.hash}-netguard:latest", "sh", "-c",
+        f"ip route add {subnet} dev eth0 && ip route add default via {gateway}",
+    )  # fmt: skip
+    leaky = sandbox.devagent("verify", str(sandbox.project), "--json", check=False)
+    assert leaky.returncode == 1
+    failed = [c["name"] for c in json.loads(leaky.stdout)["checks"] if not c["ok"]]
+    assert "the only route leads to the proxy" in failed
+    assert "a direct connection beside the proxy is unroutable" in failed
+    sandbox.devagent("start", str(sandbox.project))  # re-runs netguard: sealed again
+    assert json.loads(sandbox.devagent("verify", str(sandbox.project), "--json").stdout)["ok"]
+
+
 def _internal_subnet(sandbox: Sandbox, network: dict[str, object]) -> str:
     if sandbox.engine == "podman":
         return str(network["subnets"][0]["subnet"])  # type: ignore[index]

@@ -72,3 +72,21 @@ def test_commands_are_logged(isolated_dirs: Path) -> None:
     main(["list"], executor=docker_fake())
     log = (isolated_dirs / "state" / "devagent.log").read_text()
     assert "devagent list" in log
+
+
+def test_verify_exits_1_when_a_way_out_works(
+    isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devagent.devcontainer import write_to_project
+    from devagent.project import identify
+
+    write_to_project(identify(tmp_path), [{"docker-compose.yml": b"services: {}\n"}])
+    assert main(["verify", str(tmp_path)], executor=docker_fake()) == 0
+    leaky = docker_fake().on(["docker", "exec", "*", "getent"], "1.2.3.4 x", returncode=0)
+    capsys.readouterr()
+    assert main(["verify", str(tmp_path), "--json"], executor=leaky) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert [c["name"] for c in data["checks"] if not c["ok"]] == [
+        "an external name does not resolve"
+    ]

@@ -215,3 +215,30 @@ def test_an_app_with_routes_beyond_the_proxy_is_never_reported_ready(
 
 def test_recorded_routes_after_netguard_pass(paths: Paths, tmp_path: Path) -> None:
     _manager(docker_fake(), paths).wait_until_isolated(_project_with_files(tmp_path), timeout=0)
+
+
+def test_verify_passes_on_a_sealed_app(paths: Paths, tmp_path: Path) -> None:
+    result = _manager(docker_fake(), paths).verify(_project_with_files(tmp_path))
+    assert result.ok and len(result.checks) == 4, result.checks
+
+
+@pytest.mark.parametrize(
+    ("rule", "stdout", "code", "failing"),
+    [
+        (["getent"], "93.184.216.34 devagent-verify.example.com", 0, "external name"),
+        (["timeout", "3", "bash"], "", 0, "direct connection"),
+        (["timeout", "3", "bash"], "bash: connect: Connection refused", 1, "direct connection"),
+        (["timeout", "3", "bash"], "", 124, "direct connection"),  # a route, no answer
+        (["curl", "-s", "-o", "/dev/null", "-D"], "HTTP/1.1 200 OK\r\n", 0, "unlisted host"),
+    ],
+)
+def test_any_way_out_fails_verify_and_create(
+    paths: Paths, tmp_path: Path, rule: list[str], stdout: str, code: int, failing: str
+) -> None:
+    project = _project_with_files(tmp_path)
+    fake = docker_fake().on(["docker", "exec", "*", *rule], stdout, returncode=code)
+    manager = _manager(fake, paths)
+    (failure,) = manager.verify(project).failures
+    assert failing in failure.name
+    with pytest.raises(IsolationError, match="is not isolated"):
+        manager.require_isolation(project)

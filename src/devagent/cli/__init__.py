@@ -25,6 +25,7 @@ _COMMANDS = {
     "destroy": "devagent.cli.destroy:destroy",
     "list": "devagent.cli.listing:list_command",  # not cli/list.py: it would shadow list()
     "status": "devagent.cli.status:status",
+    "verify": "devagent.cli.verify:verify",
 }
 
 

@@ -1,0 +1,104 @@
+"""The isolation self-test: what the app can really reach, tried from inside the app.
+
+Run after every create and start, and on demand (`devagent verify`). Each check pairs a
+way out that must fail with evidence that the environment itself works, so that a broken
+network cannot pass for a secure one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from devagent.isolation import hosts_address, only_route_is_to, parse_proc_routes
+from devagent.options import PROXY_HOST
+from devagent.project import SUBNET_PREFIX, Project
+from devagent.runtime import Runtime
+
+# Names that no allowlist or resolver should ever answer (RFC 2606/6761 reserved).
+UNLISTED_URL = "http://devagent-verify.invalid/"
+EXTERNAL_NAME = "devagent-verify.example.com"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    project_path: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if not check.ok)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project_path": self.project_path,
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
+    """Try each way out from inside the app (as its container user's peer, root-less exec)."""
+    app = project.app_container
+
+    def sh(*argv: str) -> tuple[int, str]:
+        result = runtime.exec(app, list(argv), timeout=30)
+        return result.returncode, result.stdout + result.stderr
+
+    checks = []
+    _, routes_text = sh("cat", "/proc/net/route")
+    _, hosts_text = sh("cat", "/etc/hosts")
+    proxy_ip = hosts_address(hosts_text, PROXY_HOST)
+    routes = parse_proc_routes(routes_text)
+    described = ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in routes) or "none"
+    checks.append(
+        Check(
+            "the only route leads to the proxy",
+            bool(proxy_ip) and only_route_is_to(routes, proxy_ip or ""),
+            f"proxy {proxy_ip or 'not in /etc/hosts'}; routes: {described}",
+        )
+    )
+    if proxy_ip:
+        # An address beside the proxy that nothing holds. With the proxy's /32 as the only
+        # route the kernel refuses at once ("Network is unreachable"); any broader route
+        # gives "refused", "no route to host" (after ARP) or a timeout instead.
+        subnet = ipaddress.ip_network(f"{proxy_ip}/{SUBNET_PREFIX}", strict=False)
+        target = str(subnet.broadcast_address - 1)
+        code, output = sh("timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{target}/80")
+        checks.append(
+            Check(
+                "a direct connection beside the proxy is unroutable",
+                code != 0 and "Network is unreachable" in output,
+                f"{target}: exit {code}: {output.strip()[:120] or 'connected'}",
+            )
+        )
+    code, output = sh("getent", "hosts", EXTERNAL_NAME)
+    checks.append(
+        Check(
+            "an external name does not resolve",
+            code == 2,  # getent: "key not found"; 127 would mean it could not even check
+            f"getent exit {code}{': ' + output.strip()[:120] if output.strip() else ''}",
+        )
+    )
+    code, headers = sh("curl", "-s", "-o", "/dev/null", "-D", "-", "--max-time", "10", UNLISTED_URL)
+    first = headers.strip().splitlines()[0] if headers.strip() else f"curl exit {code}"
+    checks.append(
+        Check(
+            "an unlisted host gets the proxy's 403",
+            " 403" in first and "x-devagent-blocked" in headers.lower(),
+            first,
+        )
+    )
+    return VerifyResult(str(project.path), tuple(checks))
