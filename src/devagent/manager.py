@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from devagent.devcontainer import read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
-from devagent.isolation import hosts_address, only_route_is_to, parse_proc_routes
 from devagent.options import PROXY_HOST, PROXY_PORT
 from devagent.project import (
     LABEL_PROJECT_HASH,
@@ -39,7 +38,7 @@ from devagent.results import (
 from devagent.runtime import ContainerInfo, Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
-from devagent.verify import VerifyResult, run_checks
+from devagent.verify import VerifyResult, read_routes, run_checks
 
 if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
@@ -258,16 +257,13 @@ class Manager:
         """Return once the app's only route leads to its proxy (the netguard step ran)."""
         deadline = time.monotonic() + timeout
         while True:
-            routes = self.runtime.exec(project.app_container, ["cat", "/proc/net/route"])
-            hosts = self.runtime.exec(project.app_container, ["cat", "/etc/hosts"])
-            proxy_ip = hosts_address(hosts.stdout, PROXY_HOST)
-            parsed = parse_proc_routes(routes.stdout)
-            if proxy_ip and only_route_is_to(parsed, proxy_ip):
+            view = read_routes(self.runtime, project)
+            if view.isolated:
                 return
             if time.monotonic() > deadline:
-                found = ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in parsed)
                 raise IsolationError(
-                    f"the app of {project.path} still has routes beyond its proxy: {found}",
+                    f"the app of {project.path} still has routes beyond its proxy: "
+                    f"{view.describe()}",
                     hint=f"see `{self.runtime.engine.binary} logs "
                     f"devagent-{project.hash}-netguard`; the environment is not safe to use",
                 )

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from devagent.isolation import hosts_address, only_route_is_to, parse_proc_routes
+from devagent.isolation import Route, hosts_address, only_route_is_to, parse_proc_routes
 from devagent.options import PROXY_HOST
 from devagent.project import SUBNET_PREFIX, Project
 from devagent.runtime import Runtime
@@ -49,6 +49,29 @@ class VerifyResult:
         }
 
 
+@dataclass(frozen=True)
+class RouteView:
+    """The app's routing table and where its /etc/hosts puts the proxy."""
+
+    proxy_ip: str | None
+    routes: tuple[Route, ...]
+
+    @property
+    def isolated(self) -> bool:
+        return self.proxy_ip is not None and only_route_is_to(list(self.routes), self.proxy_ip)
+
+    def describe(self) -> str:
+        return ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in self.routes) or "none"
+
+
+def read_routes(runtime: Runtime, project: Project) -> RouteView:
+    routes = runtime.exec(project.app_container, ["cat", "/proc/net/route"], timeout=30)
+    hosts = runtime.exec(project.app_container, ["cat", "/etc/hosts"], timeout=30)
+    return RouteView(
+        hosts_address(hosts.stdout, PROXY_HOST), tuple(parse_proc_routes(routes.stdout))
+    )
+
+
 def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
     """Try each way out from inside the app (as its container user's peer, root-less exec)."""
     app = project.app_container
@@ -58,16 +81,13 @@ def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
         return result.returncode, result.stdout + result.stderr
 
     checks = []
-    _, routes_text = sh("cat", "/proc/net/route")
-    _, hosts_text = sh("cat", "/etc/hosts")
-    proxy_ip = hosts_address(hosts_text, PROXY_HOST)
-    routes = parse_proc_routes(routes_text)
-    described = ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in routes) or "none"
+    view = read_routes(runtime, project)
+    proxy_ip = view.proxy_ip
     checks.append(
         Check(
             "the only route leads to the proxy",
-            bool(proxy_ip) and only_route_is_to(routes, proxy_ip or ""),
-            f"proxy {proxy_ip or 'not in /etc/hosts'}; routes: {described}",
+            view.isolated,
+            f"proxy {proxy_ip or 'not in /etc/hosts'}; routes: {view.describe()}",
         )
     )
     if proxy_ip:
