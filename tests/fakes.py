@@ -79,6 +79,7 @@ def docker_fake() -> FakeExecutor:
         .on(["devcontainer", "up"], fixture("devcontainer_up_docker.stdout"))
         .on(["docker", "network", "ls"], "")
         .on(["docker", "rm"], "")
+        .on(["docker", "start", "--attach"], "default via 10.213.250.66 dev eth0\n")
         .on(["docker", "exec"], "")
         .on(["docker", "exec", "*", "cat", "/proc/net/route"], fixture("app_proc_net_route"))
         .on(["docker", "exec", "*", "cat", "/etc/hosts"], fixture("app_etc_hosts"))

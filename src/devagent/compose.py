@@ -11,6 +11,7 @@ import yaml
 
 from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
 from devagent.project import (
+    DEVCONTAINER_DIR,
     LABEL_MANAGED,
     LABEL_PROJECT_HASH,
     LABEL_PROJECT_PATH,
@@ -116,6 +117,9 @@ class ComposeGenerator:
             },
             "volumes": [
                 f"..:{project.workspace_folder}",
+                # Read-only over the writable workspace: the agent cannot rewrite the files
+                # that define its own sandbox (they would apply at the next rebuild).
+                f".:{project.workspace_folder}/{DEVCONTAINER_DIR}:ro",
                 f"{options.claude_config_dir}:{options.remote_home}/.claude",
                 f"{options.proxy_certs_dir}/mitmproxy-ca-cert.pem:{PROXY_CA_IN_APP}:ro",
             ],
@@ -194,8 +198,8 @@ class ComposeGenerator:
         project = options.project
         return {
             "build": {"context": ".", "dockerfile": "Dockerfile.netguard"},
-            "image": f"devagent-{project.hash}-netguard:latest",
-            "container_name": f"devagent-{project.hash}-netguard",
+            "image": f"{project.netguard_container}:latest",
+            "container_name": project.netguard_container,
             "network_mode": "service:app",
             "depends_on": ["app"],
             "command": ["sh", "-c", netguard_script(options.proxy_ip)],

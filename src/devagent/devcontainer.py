@@ -101,17 +101,25 @@ def read_marker(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("generated_by") == "devagent" else None
 
 
-def _is_pristine(directory: Path, marker: dict[str, Any]) -> bool:
-    """True when the directory holds exactly the files devagent wrote, unchanged."""
-    recorded: dict[str, str] = marker.get("files", {})
+def changed_files(directory: Path, recorded: Mapping[str, str]) -> tuple[str, ...]:
+    """Files added, removed or changed in ``directory`` since their digests were recorded."""
     present = {
         path.relative_to(directory).as_posix(): path
         for path in directory.rglob("*")
-        if path.is_file() and path.name != MARKER
+        if (path.is_file() or path.is_symlink()) and path.name != MARKER
     }
-    if set(present) != set(recorded):
-        return False
-    return all(digest(path.read_bytes()) == recorded[name] for name, path in present.items())
+    changed = set(present).symmetric_difference(recorded)
+    changed.update(
+        name
+        for name, path in present.items()
+        if name in recorded and (path.is_symlink() or digest(path.read_bytes()) != recorded[name])
+    )
+    return tuple(sorted(changed))
+
+
+def _is_pristine(directory: Path, marker: dict[str, Any]) -> bool:
+    """True when the directory holds exactly the files devagent wrote, unchanged."""
+    return not changed_files(directory, marker.get("files", {}))
 
 
 def _backup_name(directory: Path) -> Path:

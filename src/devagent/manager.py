@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent.devcontainer import read_marker
+from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.options import PROXY_HOST, PROXY_PORT
 from devagent.project import (
@@ -38,7 +38,7 @@ from devagent.results import (
 from devagent.runtime import ContainerInfo, Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
-from devagent.verify import VerifyResult, read_routes, run_checks
+from devagent.verify import Check, VerifyResult, read_routes, run_checks
 
 if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
@@ -189,6 +189,7 @@ class Manager:
             progress(ProgressEvent("step", "Removing the previous containers (state is kept)"))
             self._remove_containers(project)
         backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
+        self.record_generated(project)
         post_create = chosen.manifest.post_create_command
 
         def on_line(line: str) -> None:
@@ -224,8 +225,41 @@ class Manager:
                 hint=f"create one with `devagent create {project.path}`",
             )
 
+    def record_generated(self, project: Project) -> None:
+        """Keep the digests of ``.devcontainer/`` as written, out of the workspace."""
+        marker = read_marker(project.devcontainer_dir) or {}
+        record = self.paths.generated_record_file(project.hash)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(marker.get("files", {}), indent=2) + "\n", encoding="utf-8")
+
+    def check_generated(self, project: Project) -> Check:
+        """Whether ``.devcontainer/`` still holds exactly what devagent generated.
+
+        The directory sits in the workspace. The app sees it read-only, but a commit the
+        agent made and the user checked out could still change it; the record to compare
+        with lives in devagent's data directory, out of the agent's reach.
+        """
+        name = "the generated files are unchanged"
+        try:
+            recorded = json.loads(
+                self.paths.generated_record_file(project.hash).read_text(encoding="utf-8")
+            )
+        except (OSError, ValueError):
+            return Check(name, False, "no record of what devagent generated here")
+        changed = changed_files(project.devcontainer_dir, recorded)
+        detail = f"changed: {', '.join(changed)}" if changed else f"{len(recorded)} files"
+        return Check(name, not changed, detail)
+
     def start(self, project: Project, *, progress: Progress = no_progress) -> LifecycleResult:
         self._require_files(project)
+        generated = self.check_generated(project)
+        if not generated.ok:
+            raise IsolationError(
+                f"{project.devcontainer_dir} is not what devagent generated ({generated.detail});"
+                " those files define the sandbox, so devagent will not start from them",
+                hint=f"review the change; `devagent create {project.path}` writes them anew "
+                "(keeping the changed ones in a backup)",
+            )
         if self.status(project).state == "missing":
             raise ProjectError(
                 f"the containers of {project.path} do not exist",
@@ -233,18 +267,38 @@ class Manager:
             )
         progress(ProgressEvent("step", "Starting proxy and app"))
         self.runtime.compose_start(project)
+        # The restarted app has a fresh network namespace, so the netguard step must run
+        # again, after the app. podman-compose starts all containers at once: run it here.
+        step = self.runtime.run_step(project.netguard_container)
+        if step.returncode != 0:
+            raise IsolationError(
+                f"the step that restricts the app's routes failed (exit {step.returncode}): "
+                f"{(step.stdout + step.stderr).strip()[-300:]}",
+                hint="the environment is not safe to use; `devagent create` rebuilds it",
+            )
         self.wait_until_isolated(project)
         self.wait_for_proxy(project)
         self.require_isolation(project)
         return LifecycleResult("start", self.status(project))
 
     def verify(self, project: Project) -> VerifyResult:
-        """The isolation self-test, tried from inside the app."""
+        """The isolation self-test, tried from inside the app, and the files' integrity."""
         self._require_files(project)
-        return run_checks(self.runtime, project)
+        state = self.status(project).state
+        if state != "running":
+            raise ProjectError(
+                f"the environment of {project.path} is {state}: there is nothing to test",
+                hint=f"start it with `devagent start {project.path}`",
+            )
+        return self.isolation(project)
+
+    def isolation(self, project: Project) -> VerifyResult:
+        """Every check of a running environment: its files, then its ways out."""
+        inside = run_checks(self.runtime, project)
+        return VerifyResult(inside.project_path, (self.check_generated(project), *inside.checks))
 
     def require_isolation(self, project: Project) -> None:
-        result = run_checks(self.runtime, project)
+        result = self.isolation(project)
         if not result.ok:
             failed = "; ".join(f"{c.name}: NO ({c.detail})" for c in result.failures)
             raise IsolationError(
@@ -265,7 +319,7 @@ class Manager:
                     f"the app of {project.path} still has routes beyond its proxy: "
                     f"{view.describe()}",
                     hint=f"see `{self.runtime.engine.binary} logs "
-                    f"devagent-{project.hash}-netguard`; the environment is not safe to use",
+                    f"{project.netguard_container}`; the environment is not safe to use",
                 )
             time.sleep(0.2)
 
@@ -317,9 +371,13 @@ class Manager:
     def destroy(
         self, project: Project, *, purge: bool = False, progress: Progress = no_progress
     ) -> LifecycleResult:
-        """Remove containers and networks (and with purge, the state); never the workspace."""
+        """Remove containers, networks and images (with purge, the state); never the workspace."""
         progress(ProgressEvent("step", "Removing containers and networks"))
+        # The app runs an image the devcontainer CLI derived (vsc-...-uid): ask before removal.
+        used = {c.image for c in self.runtime.ps({LABEL_PROJECT_HASH: project.hash})}
         self._remove_containers(project)
+        progress(ProgressEvent("step", "Removing images"))
+        images = self.runtime.remove_images(sorted(used.union(project.images) - {""}))
         purged: list[str] = []
         if purge:
             progress(ProgressEvent("step", "Removing per-project state"))
@@ -331,11 +389,14 @@ class Manager:
                 if directory.exists():
                     shutil.rmtree(directory)
                     purged.append(str(directory))
-            allowlist_file = self.paths.project_allowlist_file(project.hash)
-            if allowlist_file.exists():
-                allowlist_file.unlink()
-                purged.append(str(allowlist_file))
-        return LifecycleResult("destroy", self.status(project), tuple(purged))
+            for state_file in (
+                self.paths.project_allowlist_file(project.hash),
+                self.paths.generated_record_file(project.hash),
+            ):
+                if state_file.exists():
+                    state_file.unlink()
+                    purged.append(str(state_file))
+        return LifecycleResult("destroy", self.status(project), tuple(purged), images)
 
     def _remove_containers(self, project: Project) -> None:
         if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:

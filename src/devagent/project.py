@@ -49,6 +49,18 @@ class Project:
         return f"devagent-{self.hash}-proxy"
 
     @property
+    def netguard_container(self) -> str:
+        return f"devagent-{self.hash}-netguard"
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The images built for this project (one per service), tagged by container name."""
+        return tuple(
+            f"{name}:latest"
+            for name in (self.app_container, self.proxy_container, self.netguard_container)
+        )
+
+    @property
     def internal_network(self) -> str:
         return f"devagent-{self.hash}-net"
 

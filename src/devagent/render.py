@@ -100,8 +100,8 @@ def render_lifecycle(console: Console, result: LifecycleResult) -> None:
     env = result.environment
     verb = {"start": "Started", "stop": "Stopped", "destroy": "Destroyed"}[result.action]
     console.print(f"{verb}: {env.project_path}  {_state(env)}")
-    for path in result.purged:
-        console.print(f"  removed {path}", highlight=False)
+    for item in (*result.removed_images, *result.purged):
+        console.print(f"  removed {item}", highlight=False)
 
 
 def render_verify(console: Console, result: VerifyResult) -> None:

@@ -103,12 +103,14 @@ class LifecycleResult:
     action: Literal["start", "stop", "destroy"]
     environment: Environment
     purged: tuple[str, ...] = field(default_factory=tuple)
+    removed_images: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "environment": self.environment.to_json(),
             "purged": list(self.purged),
+            "removed_images": list(self.removed_images),
         }
 
 

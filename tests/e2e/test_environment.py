@@ -230,5 +230,8 @@ def test_second_project_lifecycle_side_by_side(sandbox: Sandbox, upstream: str, 
     assert leftovers.stdout.strip() == ""
     networks = other.engine_run("network", "ls", "--filter", f"name=devagent-{other.hash}", "-q")
     assert networks.stdout.strip() == ""
+    images = other.engine_run("images", "--format", "{{.Repository}}")
+    assert other.hash not in images.stdout  # its images (the derived -uid one too) are gone
+    assert sandbox.hash in images.stdout  # the neighbour's are not
     assert (other.project / "README.md").exists()  # the workspace is never touched
     assert sandbox.inspect(sandbox.app)["State"]["Running"] is True  # type: ignore[index]

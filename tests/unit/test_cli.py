@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from devagent.cli import main
-from tests.fakes import FakeExecutor, docker_fake
+from tests.fakes import FakeExecutor, docker_fake, fixture
 
 
 def test_list_json(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,12 +77,28 @@ def test_commands_are_logged(isolated_dirs: Path) -> None:
 def test_verify_exits_1_when_a_way_out_works(
     isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from devagent.config import Config
     from devagent.devcontainer import write_to_project
+    from devagent.manager import Manager
+    from devagent.paths import Paths
     from devagent.project import identify
+    from devagent.runtime import Runtime
+    from devagent.runtime.engine import Engine
 
-    write_to_project(identify(tmp_path), [{"docker-compose.yml": b"services: {}\n"}])
-    assert main(["verify", str(tmp_path)], executor=docker_fake()) == 0
-    leaky = docker_fake().on(["docker", "exec", "*", "getent"], "1.2.3.4 x", returncode=0)
+    project = identify(tmp_path)
+    write_to_project(project, [{"docker-compose.yml": b"services: {}\n"}])
+    Manager(Runtime(Engine("docker", "docker"), docker_fake()), Paths.discover(), Config())\
+        .record_generated(project)  # fmt: skip
+    running = fixture("docker_ps.jsonl").replace("342670b99fa4", project.hash)
+    running = running.replace("/tmp/demo/proj", str(tmp_path))
+    assert (
+        main(["verify", str(tmp_path)], executor=docker_fake().on(["docker", "ps"], running)) == 0
+    )
+    leaky = (
+        docker_fake()
+        .on(["docker", "ps"], running)
+        .on(["docker", "exec", "*", "getent"], "1.2.3.4 x", returncode=0)
+    )
     capsys.readouterr()
     assert main(["verify", str(tmp_path), "--json"], executor=leaky) == 1
     data = json.loads(capsys.readouterr().out)
@@ -90,3 +106,14 @@ def test_verify_exits_1_when_a_way_out_works(
     assert [c["name"] for c in data["checks"] if not c["ok"]] == [
         "an external name does not resolve"
     ]
+
+
+def test_verify_of_a_stopped_environment_says_to_start_it(
+    isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devagent.devcontainer import write_to_project
+    from devagent.project import identify
+
+    write_to_project(identify(tmp_path), [{"docker-compose.yml": b"services: {}\n"}])
+    assert main(["verify", str(tmp_path)], executor=docker_fake().on(["docker", "ps"], "")) == 1
+    assert "devagent start" in capsys.readouterr().err

@@ -101,11 +101,37 @@ def test_destroy_purge_removes_state_but_not_the_workspace(paths: Paths, tmp_pat
     (tmp_path / "code.py").write_text("print(1)")
     for directory in (paths.claude_config_dir(project.hash), paths.proxy_logs_dir(project.hash)):
         directory.mkdir(parents=True)
-    fake = docker_fake().on(["docker", "ps"], "")
+    fake = docker_fake().on(["docker", "ps"], "").on(["docker", "images"], "")
     result = _manager(fake, paths).destroy(project, purge=True)
     assert (tmp_path / "code.py").read_text() == "print(1)"
     assert not paths.claude_config_dir(project.hash).exists()
     assert len(result.purged) == 2
+
+
+def test_destroy_removes_the_projects_images_including_the_derived_app_image(
+    paths: Paths,
+) -> None:
+    project = Project(Path(RECORDED_PROJECT), "342670b99fa4")
+    derived = "vsc-proj-342670b99fa44fb66b2f3d357f6058dc84472b699facf440efe047fbfb07d363-uid"
+    fake = (
+        docker_fake()
+        .on(["docker", "images"], f"devagent-342670b99fa4-proxy:latest\n{derived}:latest\n")
+        .on(["docker", "rmi"], "")
+    )
+    result = _manager(fake, paths).destroy(project)
+    (images,) = fake.called("docker", "images")
+    references = [word.removeprefix("reference=") for word in images if "reference=" in word]
+    assert "devagent-342670b99fa4-netguard:latest" in references
+    assert derived in references  # the app container's image, read from ps before removal
+    removed = ("devagent-342670b99fa4-proxy:latest", f"{derived}:latest")
+    assert fake.called("docker", "rmi") == [("docker", "rmi", *removed)]
+    assert result.removed_images == removed
+
+
+def test_destroy_without_images_left_removes_nothing(paths: Paths, tmp_path: Path) -> None:
+    fake = docker_fake().on(["docker", "ps"], "").on(["docker", "images"], "")
+    assert _manager(fake, paths).destroy(identify(tmp_path)).removed_images == ()
+    assert fake.called("docker", "rmi") == []
 
 
 def test_resolve_by_container_name(paths: Paths) -> None:
@@ -133,27 +159,33 @@ def test_rootless_cgroups_v1_warns_that_limits_do_not_hold(paths: Paths) -> None
     assert "NOT enforced" in warning and "cgroups v2" in warning
 
 
-def _project_with_files(tmp_path: Path) -> Project:
+def _project_with_files(tmp_path: Path, paths: Paths) -> Project:
+    """A project with generated files, recorded as create records them."""
     from devagent.devcontainer import write_to_project
 
     project = identify(tmp_path)
     write_to_project(project, [{"docker-compose.yml": b"services: {}\n"}])
+    _manager(docker_fake(), paths).record_generated(project)
     return project
 
 
 def test_start_waits_until_the_proxy_listens(paths: Paths, tmp_path: Path) -> None:
-    project = _project_with_files(tmp_path)
+    project = _project_with_files(tmp_path, paths)
     recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
     fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
     _manager(fake, paths).start(project)
     (compose_start,) = [c for c in fake.calls if c[-1] == "start"]
+    # The netguard step runs again after compose started everything (podman-compose starts
+    # all containers at once, so the app's fresh namespace would be missed).
+    netguard = fake.called("docker", "start", "--attach", project.netguard_container)
+    assert netguard and fake.calls.index(netguard[0]) > fake.calls.index(compose_start)
     probe = fake.called("docker", "exec", f"devagent-{project.hash}-app", "curl")
     assert probe and fake.calls.index(probe[0]) > fake.calls.index(compose_start)
     assert "http://proxy:8080/" in probe[0]
 
 
 def test_a_proxy_that_never_listens_is_an_error(paths: Paths, tmp_path: Path) -> None:
-    project = _project_with_files(tmp_path)
+    project = _project_with_files(tmp_path, paths)
     fake = docker_fake().on(["docker", "exec"], returncode=1)
     with pytest.raises(ProjectError, match="cannot reach its proxy"):
         _manager(fake, paths).wait_for_proxy(project, timeout=0.3)
@@ -162,7 +194,7 @@ def test_a_proxy_that_never_listens_is_an_error(paths: Paths, tmp_path: Path) ->
 def test_rootful_podman_behind_dockers_firewall_gets_the_exact_fix(
     paths: Paths, tmp_path: Path
 ) -> None:
-    project = _project_with_files(tmp_path)
+    project = _project_with_files(tmp_path, paths)
     fake = (
         FakeExecutor()
         .on(["podman", "exec"], returncode=28)
@@ -202,7 +234,7 @@ def test_list_gives_the_same_answers_on_both_engines(paths: Paths) -> None:
 def test_an_app_with_routes_beyond_the_proxy_is_never_reported_ready(
     paths: Paths, tmp_path: Path
 ) -> None:
-    project = _project_with_files(tmp_path)
+    project = _project_with_files(tmp_path, paths)
     default_route = (
         "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
         "eth0\t00000000\t41FAD50A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
@@ -214,12 +246,14 @@ def test_an_app_with_routes_beyond_the_proxy_is_never_reported_ready(
 
 
 def test_recorded_routes_after_netguard_pass(paths: Paths, tmp_path: Path) -> None:
-    _manager(docker_fake(), paths).wait_until_isolated(_project_with_files(tmp_path), timeout=0)
+    _manager(docker_fake(), paths).wait_until_isolated(
+        _project_with_files(tmp_path, paths), timeout=0
+    )
 
 
 def test_verify_passes_on_a_sealed_app(paths: Paths, tmp_path: Path) -> None:
-    result = _manager(docker_fake(), paths).verify(_project_with_files(tmp_path))
-    assert result.ok and len(result.checks) == 4, result.checks
+    result = _manager(docker_fake(), paths).isolation(_project_with_files(tmp_path, paths))
+    assert result.ok and len(result.checks) == 5, result.checks
 
 
 @pytest.mark.parametrize(
@@ -235,10 +269,45 @@ def test_verify_passes_on_a_sealed_app(paths: Paths, tmp_path: Path) -> None:
 def test_any_way_out_fails_verify_and_create(
     paths: Paths, tmp_path: Path, rule: list[str], stdout: str, code: int, failing: str
 ) -> None:
-    project = _project_with_files(tmp_path)
+    project = _project_with_files(tmp_path, paths)
     fake = docker_fake().on(["docker", "exec", "*", *rule], stdout, returncode=code)
     manager = _manager(fake, paths)
-    (failure,) = manager.verify(project).failures
+    (failure,) = manager.isolation(project).failures
     assert failing in failure.name
     with pytest.raises(IsolationError, match="is not isolated"):
         manager.require_isolation(project)
+
+
+def test_start_refuses_generated_files_changed_since_create(paths: Paths, tmp_path: Path) -> None:
+    project = _project_with_files(tmp_path, paths)
+    compose_file = project.compose_file
+    compose_file.write_text(compose_file.read_text() + "# an agent was here\n")
+    fake = docker_fake()
+    with pytest.raises(IsolationError, match=r"docker-compose\.yml") as error:
+        _manager(fake, paths).start(project)
+    assert "devagent create" in error.value.hint
+    assert not [c for c in fake.calls if c[-1] == "start"]  # compose was never asked
+
+
+def test_verify_reports_an_added_file_and_a_missing_record(paths: Paths, tmp_path: Path) -> None:
+    project = _project_with_files(tmp_path, paths)
+    manager = _manager(docker_fake(), paths)
+    assert manager.check_generated(project).ok
+    (project.devcontainer_dir / "devcontainer.local.json").write_text("{}")
+    check = manager.isolation(project).checks[0]
+    assert not check.ok and "devcontainer.local.json" in check.detail
+    paths.generated_record_file(project.hash).unlink()
+    assert "no record" in manager.check_generated(project).detail
+
+
+def test_start_fails_at_once_when_the_netguard_step_fails(paths: Paths, tmp_path: Path) -> None:
+    project = _project_with_files(tmp_path, paths)
+    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    fake = (
+        docker_fake()
+        .on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
+        .on(["docker", "start", "--attach"], returncode=2, stderr="RTNETLINK answers: denied")
+    )
+    with pytest.raises(IsolationError, match="RTNETLINK answers: denied"):
+        _manager(fake, paths).start(project)
+    assert not fake.called("docker", "exec")  # never probed as if it were usable

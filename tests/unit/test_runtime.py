@@ -170,3 +170,23 @@ def test_firewall_parsing() -> None:
     assert not parse_forward("-P FORWARD DROP\n").docker_blocks_bridges  # not docker's doing
     fixed = "-A DOCKER-USER -i podman1 -o podman1 -j ACCEPT\n-A DOCKER-USER -j RETURN\n"
     assert bridge_allowed(fixed, "podman1") and not bridge_allowed(fixed, "podman2")
+
+
+def test_remove_images_removes_only_the_names_asked_for() -> None:
+    # Podman lists all names of a matched image: the neighbour's identical netguard too.
+    fake = (
+        FakeExecutor()
+        .on(
+            ["podman", "images"],
+            "localhost/devagent-aaa-netguard:latest\nlocalhost/devagent-bbb-netguard:latest\n"
+            "localhost/devagent-aaa-app:latest\n",
+        )
+        .on(["podman", "rmi"], "")
+    )
+    runtime = Runtime(Engine("podman", "podman"), fake)
+    removed = runtime.remove_images(["devagent-aaa-netguard:latest", "localhost/devagent-aaa-app"])
+    assert removed == (
+        "localhost/devagent-aaa-app:latest",
+        "localhost/devagent-aaa-netguard:latest",
+    )
+    assert fake.called("podman", "rmi") == [("podman", "rmi", *removed)]

@@ -1,4 +1,4 @@
-"""devagent destroy: remove a project's containers and networks; never its files."""
+"""devagent destroy: remove a project's containers, networks and images; never its files."""
 
 from __future__ import annotations
 

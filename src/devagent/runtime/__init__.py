@@ -137,6 +137,12 @@ class Runtime:
         data: list[dict[str, Any]] = json.loads(result.stdout or "[]")
         return data
 
+    def run_step(self, container: str, *, timeout: float = 120) -> CommandResult:
+        """Run a one-shot container again and wait for it to finish."""
+        return self.executor.run(
+            self.engine.start_attached_argv(container), check=False, timeout=timeout
+        )
+
     def exec(
         self, container: str, command: Sequence[str], *, user: str | None = None,
         workdir: str | None = None, timeout: float | None = 120,
@@ -180,6 +186,22 @@ class Runtime:
             except CommandFailed as exc:
                 raise EngineError(f"could not remove networks {', '.join(networks)}") from exc
 
+    def remove_images(self, references: Sequence[str]) -> tuple[str, ...]:
+        """Remove (untag, when shared) those of ``references`` that exist; returns them."""
+        if not references:
+            return ()
+        wanted = {_image_name(reference) for reference in references}
+        listed = self.executor.run(self.engine.images_argv(references)).stdout.split()
+        # Podman lists every name of a matched image, also other projects' names for an
+        # identical build (the netguard image): keep exactly the names asked for.
+        found = tuple(sorted({name for name in listed if _image_name(name) in wanted}))
+        if found:
+            try:
+                self.executor.run(self.engine.rmi_argv(found))
+            except CommandFailed as exc:
+                raise EngineError(f"could not remove images {', '.join(found)}") from exc
+        return found
+
     # --- devcontainer CLI -------------------------------------------------------------
     def devcontainer_up(
         self, project: Project, *, on_line: LineCallback | None = None
@@ -202,6 +224,12 @@ class Runtime:
                     tuple(argv), result.returncode, result.stdout, result.stderr
                 ) from None
             raise
+
+
+def _image_name(reference: str) -> str:
+    """``localhost/name:latest``, ``name:latest`` and ``name`` are one local image."""
+    name = reference.removeprefix("localhost/")
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def detect(choice: RuntimeChoice, executor: Executor | None = None) -> Runtime:

@@ -137,6 +137,20 @@ class Engine:
     def network_rm_argv(self, names: Sequence[str]) -> list[str]:
         return [self.binary, "network", "rm", *names]
 
+    def start_attached_argv(self, container: str) -> list[str]:
+        """Start a stopped container and wait for it, exiting with its exit code."""
+        return [self.binary, "start", "--attach", container]
+
+    def rmi_argv(self, images: Sequence[str]) -> list[str]:
+        return [self.binary, "rmi", *images]
+
+    def images_argv(self, references: Sequence[str]) -> list[str]:
+        """Names of the images that exist among ``references`` (repeated filters: any of)."""
+        argv = [self.binary, "images", "--format", "{{.Repository}}:{{.Tag}}"]
+        for reference in references:
+            argv += ["--filter", f"reference={reference}"]
+        return argv
+
     def rm_argv(self, names: Sequence[str]) -> list[str]:
         return [self.binary, "rm", "--force", *names]
 
