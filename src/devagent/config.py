@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from devagent.errors import ConfigError
 from devagent.paths import Paths
@@ -64,8 +72,18 @@ def _check_entry(entry: str) -> str:
     return entry
 
 
+def _entry_from_mapping(value: Any) -> Any:
+    """``{host: pinned.example.com, passthrough: true}`` is ``"pinned.example.com passthrough"``."""
+    if not isinstance(value, dict):
+        return value
+    unknown = set(value) - {"host", "passthrough"}
+    if unknown or not isinstance(value.get("host"), str):
+        raise ValueError("an entry as a mapping has 'host' (text) and 'passthrough' (true/false)")
+    return f"{value['host']} passthrough" if value.get("passthrough") is True else value["host"]
+
+
 # One allowlist entry in a user file; errors point at its index (``allowlist[3]``).
-AllowlistEntry = Annotated[str, AfterValidator(_check_entry)]
+AllowlistEntry = Annotated[str, BeforeValidator(_entry_from_mapping), AfterValidator(_check_entry)]
 
 
 class Config(BaseModel):
@@ -79,6 +97,12 @@ class Config(BaseModel):
     resources: Resources = Field(default_factory=Resources)
     credentials: Credentials = Field(default_factory=Credentials)
     extra_ca_certificates: list[Path] = Field(default_factory=list)
+    # Refuse pull-request merges through the proxy (the agent may push, a person merges).
+    block_github_merges: bool = False
+    # Where GitHub answers: github.com's, or a GitHub Enterprise Server's host names.
+    github_hosts: list[AllowlistEntry] = Field(
+        default_factory=lambda: ["github.com", "api.github.com"]
+    )
 
 
 def load_yaml_model(path: Path, model: type[M]) -> M:

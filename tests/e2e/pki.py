@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-NAMES = ["allowed.test", "*.allowed.test", "blocked.test", "other.test"]
+NAMES = ["allowed.test", "*.allowed.test", "blocked.test", "other.test", "pinned.test"]
 
 
 def _name(cn: str) -> x509.Name:

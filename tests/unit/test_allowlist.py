@@ -55,7 +55,9 @@ def test_parse_entry(text: str, entry: Entry) -> None:
         ("*.10.0.0.1", "IP address cannot be a wildcard"),
         ("allowed.test:99999", "port"),
         ("allowed.test:http", "port"),
-        ("ex ample.com", "not a host name"),
+        ("ex ample.com", "unknown option 'ample.com'"),
+        ("pinned.test passthru", "unknown option 'passthru'"),
+        ("   ", "empty"),
     ],
 )
 def test_parse_entry_explains_rejection(text: str, says: str) -> None:
@@ -124,4 +126,17 @@ def test_lookup_time_does_not_grow_with_list_size() -> None:
     assert big.allows("host99999.test", 443, tunnel=True)
     assert not big.allows("a.b.c.d.e.f.nothere.test", 443, tunnel=True)
     # One dict lookup per label: the tables are hashed, not scanned.
-    assert len(big._exact) == 100_000
+    assert len(big._allowed.exact) == 100_000
+
+
+def test_passthrough_entries_are_allowed_and_pass_through_only_as_tunnels() -> None:
+    allowlist = Allowlist.parse(
+        ["pinned.test passthrough", "*.pins.test:8443 passthrough", "a.test"]
+    )
+    assert str(parse_entry(" Pinned.Test.  passthrough ")) == "pinned.test passthrough"
+    assert allowlist.allows("pinned.test", 443, tunnel=True)
+    assert allowlist.allows("pinned.test", 80)  # plain HTTP to it is an ordinary request
+    assert allowlist.passes_through("pinned.test", 443)
+    assert not allowlist.passes_through("pinned.test", 8443)  # the port rules still hold
+    assert allowlist.passes_through("x.pins.test", 8443)
+    assert not allowlist.passes_through("a.test", 443)  # ordinary entries are inspected

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from devagent.config import Config, Paths, load
+from devagent.config import Config, Paths, load, load_yaml_model
 from devagent.errors import ConfigError
 from devagent.templates import discover, get
 
@@ -76,3 +78,12 @@ def test_invalid_template_manifest_names_the_file(paths: Paths) -> None:
     (bad / "template.yaml").write_text("allowlist: ['a b']\n")
     with pytest.raises(ConfigError, match=r"template.yaml: allowlist\[0\]"):
         get("bad", paths)
+
+
+def test_allowlist_entries_can_be_mappings_for_passthrough(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("allowlist:\n  - a.test\n  - {host: pinned.test, passthrough: true}\n")
+    assert load_yaml_model(path, Config).allowlist == ["a.test", "pinned.test passthrough"]
+    path.write_text("allowlist:\n  - {host: pinned.test, intercept: false}\n")
+    with pytest.raises(ConfigError, match=r"allowlist\[0\]: an entry as a mapping"):
+        load_yaml_model(path, Config)

@@ -11,6 +11,9 @@ Entry forms:
                           when both are wanted
   ``10.1.2.3``, ``::1``   that IP address (bare IPs are refused unless listed)
   ``host:8443``           the entry applies to that port only (``[::1]:8443`` for IPv6)
+  ``host passthrough``    tunnels to the host are not intercepted (for clients that pin
+                          certificates): the CONNECT host and port, and the TLS SNI when
+                          the client sends one, are still checked; what is inside is not
 
 Without a port an entry allows port 443 for tunnels (CONNECT) and ports 80 and 443 for
 plain requests. Hosts are compared after normalization: lowercase, one trailing dot
@@ -72,23 +75,33 @@ def is_ip(host: str) -> bool:
     return True
 
 
+PASSTHROUGH = "passthrough"
+
+
 class Entry(NamedTuple):
-    """One allowlist entry: a normalized host, whether it is a ``*.`` wildcard, its port."""
+    """One allowlist entry: a normalized host, whether it is a ``*.`` wildcard, its port,
+    and whether its tunnels pass through uninspected."""
 
     host: str
     wildcard: bool = False
     port: int | None = None
+    passthrough: bool = False
 
     def __str__(self) -> str:
         host = f"*.{self.host}" if self.wildcard else self.host
-        if self.port is None:
-            return host
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        if self.port is not None:
+            host = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        return f"{host} {PASSTHROUGH}" if self.passthrough else host
 
 
 def parse_entry(text: str) -> Entry:
     """Parse one allowlist entry; raise InvalidHost saying what is wrong with it."""
-    raw = text.strip()
+    if not text.split():
+        raise InvalidHost("empty entry")
+    raw, *options = text.split()
+    unknown = [option for option in options if option != PASSTHROUGH]
+    if unknown:
+        raise InvalidHost(f"{text!r}: unknown option {unknown[0]!r} (known: {PASSTHROUGH})")
     if "://" in raw or "/" in raw:
         raise InvalidHost(f"{text!r} is a URL; list the host name only (e.g. 'example.com')")
     host, port = _split_port(raw, text)
@@ -103,7 +116,7 @@ def parse_entry(text: str) -> Entry:
         raise InvalidHost(f"{text!r} is not a host name, IP address or *.wildcard: {exc}") from exc
     if wildcard and is_ip(normalized):
         raise InvalidHost(f"{text!r}: an IP address cannot be a wildcard")
-    return Entry(normalized, wildcard, port)
+    return Entry(normalized, wildcard, port, bool(options))
 
 
 def _split_port(raw: str, text: str) -> tuple[str, int | None]:
@@ -131,11 +144,8 @@ class Allowlist:
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = tuple(sorted(set(entries), key=lambda e: (e.host, e.wildcard, e.port or 0)))
-        self._exact: dict[str, set[int | None]] = {}
-        self._suffix: dict[str, set[int | None]] = {}
-        for entry in self.entries:
-            table = self._suffix if entry.wildcard else self._exact
-            table.setdefault(entry.host, set()).add(entry.port)
+        self._allowed = _Tables(self.entries)
+        self._passthrough = _Tables(e for e in self.entries if e.passthrough)
 
     @classmethod
     def parse(cls, texts: Iterable[str]) -> Allowlist:
@@ -143,8 +153,29 @@ class Allowlist:
 
     def allows(self, host: str, port: int, *, tunnel: bool = False) -> bool:
         """Whether a (normalized) host and port may be reached."""
+        return self._allowed.match(host, port, tunnel)
+
+    def passes_through(self, host: str, port: int) -> bool:
+        """Whether a tunnel to this (normalized) host and port is left uninspected."""
+        return self._passthrough.match(host, port, True)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class _Tables:
+    """Exact and ``*.`` suffix lookups, each a dict: no scan of the entries."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.exact: dict[str, set[int | None]] = {}
+        self.suffix: dict[str, set[int | None]] = {}
+        for entry in entries:
+            table = self.suffix if entry.wildcard else self.exact
+            table.setdefault(entry.host, set()).add(entry.port)
+
+    def match(self, host: str, port: int, tunnel: bool) -> bool:
         defaults = DEFAULT_TUNNEL_PORTS if tunnel else DEFAULT_PLAIN_PORTS
-        ports = self._exact.get(host)
+        ports = self.exact.get(host)
         if ports is not None and _port_allowed(ports, port, defaults):
             return True
         if is_ip(host):
@@ -152,13 +183,10 @@ class Allowlist:
         rest = host
         while "." in rest:
             rest = rest.split(".", 1)[1]
-            ports = self._suffix.get(rest)
+            ports = self.suffix.get(rest)
             if ports is not None and _port_allowed(ports, port, defaults):
                 return True
         return False
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
 
 def _port_allowed(ports: set[int | None], port: int, defaults: frozenset[int]) -> bool:
