@@ -27,6 +27,9 @@ SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CERTS_IN_PROXY = "/var/lib/devagent/certs"
 LOGS_IN_PROXY = "/var/log/devagent"
 FILTER_IN_PROXY = "/opt/devagent/filter.py"
+# The allowlist, apart from the filter so that `devagent allow` changes it in place.
+ALLOWLIST_FILE = "policy/allowlist.json"
+POLICY_IN_PROXY = "/etc/devagent/policy"
 UPSTREAM_CA_IN_PROXY = "/opt/devagent/upstream-ca.pem"
 EXTRA_CA_FILE = "extra-ca-certificates.pem"
 NO_PROXY = "localhost,127.0.0.1,::1"
@@ -48,6 +51,7 @@ class ComposeGenerator:
             "Dockerfile.proxy": self.proxy_dockerfile(options).encode(),
             "Dockerfile.netguard": NETGUARD_DOCKERFILE.encode(),
             "filter.py": build_filter_source(self.policy(options)).encode(),
+            ALLOWLIST_FILE: allowlist_document(options.allowlist),
             # Compose reads the project name from here, so the directory alone reproduces it.
             ".env": f"COMPOSE_PROJECT_NAME={options.project.compose_project}\n".encode(),
         }
@@ -57,11 +61,12 @@ class ComposeGenerator:
 
     def policy(self, options: EnvironmentOptions) -> dict[str, Any]:
         return {
-            "allowlist": list(options.allowlist),
+            "allowlist_path": f"{POLICY_IN_PROXY}/{ALLOWLIST_FILE.rsplit('/', 1)[-1]}",
             "log_path": f"{LOGS_IN_PROXY}/requests.jsonl",
             "own_address": {"host": PROXY_HOST, "port": PROXY_PORT},
-            "allow_command": f"devagent create {shlex.quote(str(options.project.path))}"
-            " --allow {host}",
+            "allow_command": "devagent allow {host} "
+            + shlex.quote(str(options.project.path)).replace("{", "{{").replace("}", "}}"),
+            "merge_guarded_hosts": list(options.merge_guarded_hosts),
         }
 
     def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:
@@ -161,6 +166,8 @@ class ComposeGenerator:
             "user": options.proxy_user,
             "restart": "unless-stopped",
             "volumes": [
+                # The directory, not the file: an atomic replace must show through.
+                f"./{ALLOWLIST_FILE.rsplit('/', 1)[0]}:{POLICY_IN_PROXY}:ro",
                 f"{options.proxy_certs_dir}:{CERTS_IN_PROXY}",
                 f"{options.proxy_logs_dir}:{LOGS_IN_PROXY}",
             ],
@@ -254,6 +261,11 @@ RUN apt-get update \\
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iproute2 \\
     && rm -rf /var/lib/apt/lists/*
 """
+
+
+def allowlist_document(entries: tuple[str, ...] | list[str]) -> bytes:
+    """The proxy's allowlist file: canonical entries, sorted (identical bytes per list)."""
+    return (json.dumps({"allowlist": sorted(entries)}, indent=2) + "\n").encode()
 
 
 def netguard_script(proxy_ip: str) -> str:

@@ -10,9 +10,11 @@ import shlex
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devagent.allowlists import Layers, ProjectEntries, canonical, merge_allowlists
 from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.options import PROXY_HOST, PROXY_PORT
@@ -25,8 +27,9 @@ from devagent.project import (
     internal_subnet,
     looks_like_container_name,
 )
-from devagent.proxy.allowlist import InvalidHost, parse_entry
 from devagent.results import (
+    AllowlistEntryView,
+    AllowlistResult,
     CreateResult,
     Environment,
     LifecycleResult,
@@ -47,14 +50,6 @@ if TYPE_CHECKING:
     from devagent.options import EnvironmentOptions
     from devagent.paths import Paths
     from devagent.templates import Template
-
-
-def merge_allowlists(*sources: Sequence[str]) -> tuple[str, ...]:
-    """All entries, validated, in canonical form, without duplicates, in a stable order."""
-    try:
-        return tuple(sorted({str(parse_entry(entry)) for source in sources for entry in source}))
-    except InvalidHost as exc:
-        raise ConfigError(f"invalid allowlist entry: {exc}") from exc
 
 
 class Manager:
@@ -101,11 +96,7 @@ class Manager:
         return EnvironmentOptions(
             project=project,
             template=template,
-            allowlist=merge_allowlists(
-                self.config.allowlist,
-                template.manifest.allowlist,
-                self._project_allowlist(project, allow),
-            ),
+            allowlist=self._layers(project, template, allow).effective(),
             resources=template.manifest.resources.apply(self.config.resources),
             engine=engine,
             # Rootless podman maps container root to the user; docker needs the user's own id
@@ -118,7 +109,14 @@ class Manager:
             internal_subnet=self._internal_subnet(project),
             rootless=engine == "podman" and self.runtime.facts.rootless,
             extra_ca_certificates=self._extra_ca_certificates(),
+            merge_guarded_hosts=self._merge_guarded_hosts(template),
         )
+
+    def _merge_guarded_hosts(self, template: Template) -> tuple[str, ...]:
+        block = template.manifest.block_github_merges
+        if block is None:
+            block = self.config.block_github_merges
+        return merge_allowlists(self.config.github_hosts) if block else ()
 
     def _internal_subnet(self, project: Project) -> ipaddress.IPv4Network:
         """Keep the subnet of the project's existing network; else pick a free one."""
@@ -139,17 +137,16 @@ class Manager:
             "(systemd.unified_cgroup_hierarchy=1) and delegate cpu, memory and pids to users",
         )
 
-    def _project_allowlist(self, project: Project, added: Sequence[str]) -> tuple[str, ...]:
-        """The project's own entries: those of earlier creates plus ``added``, saved."""
+    def _layers(self, project: Project, template: Template, allow: Sequence[str] = ()) -> Layers:
+        """The project's allowlist sources; ``allow`` and the template are saved with it."""
         path = self.paths.project_allowlist_file(project.hash)
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = []
-        entries = merge_allowlists([str(e) for e in previous if isinstance(e, str)], added)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(list(entries)) + "\n", encoding="utf-8")
-        return entries
+        own = ProjectEntries.load(path)
+        updated = replace(own.allowing(allow), template=template.name)
+        if updated != own:
+            updated.save(path)
+        return Layers(
+            canonical(self.config.allowlist), canonical(template.manifest.allowlist), updated
+        )
 
     def _extra_ca_certificates(self) -> bytes:
         chunks = []
@@ -402,6 +399,60 @@ class Manager:
         if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
             self.runtime.compose_down(project)
         self.runtime.remove_leftovers(project)
+
+    # --- allowlist ----------------------------------------------------------------------
+    def allowlist(self, project: Project) -> AllowlistResult:
+        """The entries in force for a project, with where each comes from."""
+        self._require_files(project)
+        return self._allowlist_result(project, self._current_layers(project))
+
+    def allow(self, project: Project, entries: Sequence[str]) -> AllowlistResult:
+        """Add entries; a running proxy applies them to its next request."""
+        return self._change_allowlist(project, allow=entries)
+
+    def deny(self, project: Project, entries: Sequence[str]) -> AllowlistResult:
+        """Remove entries, whichever source listed them (a denial is kept for re-creates)."""
+        return self._change_allowlist(project, deny=entries)
+
+    def _current_layers(self, project: Project) -> Layers:
+        from devagent.templates import get as get_template
+
+        own = ProjectEntries.load(self.paths.project_allowlist_file(project.hash))
+        template = get_template(own.template or self.config.default_template, self.paths)
+        return Layers(canonical(self.config.allowlist), canonical(template.manifest.allowlist), own)
+
+    def _change_allowlist(
+        self, project: Project, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
+    ) -> AllowlistResult:
+        from devagent.compose import ALLOWLIST_FILE, allowlist_document
+        from devagent.devcontainer import replace_generated_file
+
+        self._require_files(project)
+        before = self._current_layers(project)
+        own = before.project.allowing(allow).denying(deny, (*before.config, *before.template))
+        after = replace(before, project=own)
+        old, new = set(before.effective()), set(after.effective())
+        own.save(self.paths.project_allowlist_file(project.hash))
+        replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
+        self.record_generated(project)
+        return self._allowlist_result(
+            project,
+            after,
+            added=tuple(sorted(new - old)),
+            removed=tuple(sorted(old - new)),
+            live=self.status(project).state == "running",
+        )
+
+    def _allowlist_result(
+        self, project: Project, layers: Layers, *, added: tuple[str, ...] = (),
+        removed: tuple[str, ...] = (), live: bool = False,
+    ) -> AllowlistResult:  # fmt: skip
+        entries = tuple(
+            AllowlistEntryView(entry, tuple(sources)) for entry, sources in layers.sources().items()
+        )
+        return AllowlistResult(
+            str(project.path), entries, layers.project.deny, added, removed, live
+        )
 
     # --- refresh / list -----------------------------------------------------------------
     def list(self) -> ListResult:

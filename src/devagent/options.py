@@ -33,6 +33,8 @@ class EnvironmentOptions:
     internal_subnet: ipaddress.IPv4Network
     rootless: bool = False
     extra_ca_certificates: bytes = b""
+    # Host names on which pull-request merges are refused (empty: merges are not guarded).
+    merge_guarded_hosts: tuple[str, ...] = ()
 
     @property
     def remote_user(self) -> str:

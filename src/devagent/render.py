@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from devagent.results import CreateResult, Environment, LifecycleResult, ListResult, ProgressEvent
+from devagent.results import (
+    AllowlistResult,
+    CreateResult,
+    Environment,
+    LifecycleResult,
+    ListResult,
+    ProgressEvent,
+)
 from devagent.verify import VerifyResult
 
 STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
@@ -112,3 +120,31 @@ def render_verify(console: Console, result: VerifyResult) -> None:
         console.print(f"[green]Isolated:[/] {result.project_path}")
     else:
         console.print(f"[red]NOT isolated:[/] {result.project_path} - do not use it")
+
+
+def render_allowlist(
+    console: Console, result: AllowlistResult, *, asked: Sequence[str] = (), action: str = ""
+) -> None:
+    """The entries in force with their sources; after allow/deny, what changed and when."""
+    changed = result.added if action == "allow" else result.removed
+    if action:
+        if changed:
+            verb = "Allowed" if action == "allow" else "Denied"
+            console.print(f"{verb}: {', '.join(changed)}", highlight=False)
+        else:
+            console.print(f"Nothing changed: {', '.join(asked)}", highlight=False)
+        if changed and result.live:
+            console.print("[dim]the running proxy applies it to its next request[/]")
+        elif changed:
+            console.print("[dim]the environment is not running: it applies at the next start[/]")
+    if not result.entries:
+        console.print(f"{result.project_path}: nothing is allowed (every request is blocked)")
+        return
+    table = Table(box=None, header_style="bold")
+    table.add_column("ENTRY")
+    table.add_column("FROM")
+    for view in result.entries:
+        table.add_row(view.entry, ", ".join(view.sources))
+    console.print(table)
+    if result.denied:
+        console.print(f"[dim]denied for this project: {', '.join(result.denied)}[/]")

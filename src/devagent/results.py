@@ -121,3 +121,31 @@ class ListResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"engine": self.engine, "environments": [e.to_json() for e in self.environments]}
+
+
+@dataclass(frozen=True)
+class AllowlistEntryView:
+    entry: str
+    sources: tuple[str, ...]  # "config", "template", "project"
+
+
+@dataclass(frozen=True)
+class AllowlistResult:
+    """A project's allowlist in force, and what a change did to it."""
+
+    project_path: str
+    entries: tuple[AllowlistEntryView, ...]
+    denied: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    live: bool = False  # the running proxy picks the change up within a second
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project_path": self.project_path,
+            "entries": [{"entry": e.entry, "sources": list(e.sources)} for e in self.entries],
+            "denied": list(self.denied),
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "live": self.live,
+        }

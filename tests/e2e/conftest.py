@@ -26,7 +26,7 @@ from tests.e2e.pki import make_pki
 
 HERE = Path(__file__).parent
 UPSTREAM_IMAGE = "devagent-e2e-upstream:latest"
-UPSTREAM_NAMES = ["allowed.test", "api.allowed.test", "blocked.test", "other.test"]
+UPSTREAM_NAMES = ["allowed.test", "api.allowed.test", "blocked.test", "other.test", "pinned.test"]
 ENGINES = os.environ.get("DEVAGENT_E2E_ENGINES", "docker").split(",")
 # Podman runs rootless, as most Podman users run it: as this user (made by setup-podman).
 ROOTLESS_USER = os.environ.get("DEVAGENT_ROOTLESS_USER", "devagent-e2e")
@@ -203,7 +203,11 @@ def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
     (project / "README.md").write_text("sample project\n")
     config = root / "config"
     config.mkdir(exist_ok=True)
-    (config / "config.yaml").write_text(f"extra_ca_certificates: [{pki}]\n")
+    (config / "config.yaml").write_text(
+        f"extra_ca_certificates: [{pki}]\n"
+        # api.allowed.test stands in for api.github.com (as a GitHub Enterprise host would).
+        "block_github_merges: true\ngithub_hosts: [api.allowed.test]\n"
+    )
     host = Host(engine)
     if host.user is None:
         project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here
@@ -223,9 +227,13 @@ def sandbox(engine: str, upstream: str, pki: Path, sandbox_root: Path) -> Iterat
     """One environment shared by the read-only checks (creating one costs seconds)."""
     box = make_sandbox(engine, sandbox_root, pki, "sample project")
     try:
+        # The upstream's own CA, for checking what a passthrough tunnel delivers untouched.
+        shutil.copy(pki, box.project / "upstream-ca.pem")
+        box.host.give(box.project)
         created = box.devagent(
-            "create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test"
-        )
+            "create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test",
+            "--allow", "pinned.test passthrough",
+        )  # fmt: skip
         box.create_output = created.stdout + created.stderr
         box.connect_upstream(upstream)
         yield box

@@ -33,6 +33,21 @@ def test_allowed_host_over_https_through_the_proxy_ca(sandbox: Sandbox) -> None:
     assert "devagent proxy CA" in issuer  # intercepted and re-signed, and trusted
 
 
+def test_passthrough_entry_is_tunnelled_without_interception(sandbox: Sandbox) -> None:
+    ca = "/workspaces/sample-project/upstream-ca.pem"
+    result = sandbox.curl("--cacert", ca, "https://pinned.test/pinned")
+    assert _status(result.stdout) == "200", result.stderr
+    issuer = sandbox.app_sh(
+        f"curl -sS -v -o /dev/null --cacert {ca} https://pinned.test/ 2>&1 | grep -i 'issuer:'"
+    ).stdout
+    assert "devagent e2e test CA" in issuer  # the upstream's certificate, end to end
+    log = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-logs" / sandbox.hash / "requests.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(r["host"] == "pinned.test" and r["reason"] == "passthrough" for r in records)
+    # Not inspected, so never re-signed: the proxy's CA is no use for it.
+    assert sandbox.curl("https://pinned.test/").returncode == 60
+
+
 def test_wildcard_entry_allows_subdomains(sandbox: Sandbox) -> None:
     result = sandbox.curl("https://api.allowed.test/")
     assert _status(result.stdout) == "200", result.stderr

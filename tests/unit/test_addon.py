@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from mitmproxy.test import taddons, tflow, tutils
 
-from devagent.proxy.addon import Filter, RequestLog, decide
+from devagent.proxy.addon import Filter, RequestLog, decide, merge_request_kind
 from devagent.proxy.allowlist import Allowlist
 
 ALLOW = Allowlist.parse(["allowed.test", "*.wild.test"])
@@ -129,3 +129,119 @@ def test_intercepted_tls_request_must_match_its_sni(addon: Filter) -> None:
         flow.client_conn.sni = "allowed.test"
         addon.requestheaders(flow)
         assert flow.response is None
+
+
+def _client_hello(connect_host: str, port: int, sni: str | None):  # type: ignore[no-untyped-def]
+    """The parts of mitmproxy's ClientHelloData the addon reads."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        context=SimpleNamespace(server=SimpleNamespace(address=(connect_host, port))),
+        client_hello=SimpleNamespace(sni=sni),
+        ignore_connection=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("connect", "port", "sni", "passes"),
+    [
+        ("pinned.test", 443, "pinned.test", True),
+        ("pinned.test", 443, "PINNED.test.", True),
+        ("pinned.test", 443, None, True),  # no SNI: the CONNECT host alone was checked
+        ("pinned.test", 443, "blocked.test", False),  # intercepted, then refused inside
+        ("pinned.test", 8443, "pinned.test", False),
+        ("allowed.test", 443, "allowed.test", False),  # an ordinary entry is inspected
+    ],
+)
+def test_passthrough_only_when_the_sni_agrees(
+    tmp_path: Path, connect: str, port: int, sni: str | None, passes: bool
+) -> None:
+    log = tmp_path / "requests.jsonl"
+    addon = Filter(Allowlist.parse(["allowed.test", "pinned.test passthrough"]), RequestLog(log))
+    data = _client_hello(connect, port, sni)
+    addon.tls_clienthello(data)
+    assert data.ignore_connection is passes
+    if passes:
+        (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+        assert record["reason"] == "passthrough" and record["host"] == "pinned.test"
+    else:
+        assert not log.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("PUT", "/repos/o/r/pulls/7/merge", "merge"),
+        ("PUT", "/api/v3/repos/o/r/pulls/7/merge?x=1", "merge"),  # GitHub Enterprise Server
+        ("GET", "/repos/o/r/pulls/7/merge", None),  # asking whether it is merged is fine
+        ("PUT", "/repos/o/r/pulls/7/reviews/1", None),
+        ("POST", "/graphql", "graphql"),
+        ("POST", "/api/graphql", "graphql"),
+        ("GET", "/graphql", None),
+    ],
+)
+def test_merge_request_kind(method: str, path: str, kind: str | None) -> None:
+    assert merge_request_kind(method, path) == kind
+
+
+def _guarded(tmp_path: Path) -> Filter:
+    return Filter(
+        Allowlist.parse(["api.github.test", "allowed.test"]),
+        RequestLog(tmp_path / "requests.jsonl"),
+        merge_guarded=Allowlist.parse(["api.github.test"]),
+    )
+
+
+def _request(method: str, url: str, body: bytes = b""):  # type: ignore[no-untyped-def]
+    flow = _flow(url)
+    flow.request.method = method
+    flow.request.content = body
+    return flow
+
+
+def test_rest_merge_is_refused_on_guarded_hosts_only(tmp_path: Path) -> None:
+    addon = _guarded(tmp_path)
+    with taddons.context(addon):
+        merge = _request("PUT", "http://api.github.test/repos/o/r/pulls/1/merge")
+        addon.requestheaders(merge)
+        assert merge.response is not None and merge.response.status_code == 403
+        assert "Do not retry" in merge.response.get_text()
+        elsewhere = _request("PUT", "http://allowed.test/repos/o/r/pulls/1/merge")
+        addon.requestheaders(elsewhere)
+        assert elsewhere.response is None  # not a GitHub host: an ordinary request
+        push = _request("PUT", "http://api.github.test/repos/o/r/contents/README.md")
+        addon.requestheaders(push)
+        assert push.response is None
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        (
+            b'{"query": "mutation { mergePullRequest(input: {pullRequestId: \\"x\\"}) { x } }"}',
+            True,
+        ),
+        (b'{"query": "mutation { enablePullRequestAutoMerge(input: {}) { x } }"}', True),
+        (b'{"query": "query { viewer { login } }"}', False),
+    ],
+)
+def test_graphql_merge_mutations_are_refused(tmp_path: Path, body: bytes, refused: bool) -> None:
+    addon = _guarded(tmp_path)
+    with taddons.context(addon):
+        flow = _request("POST", "http://api.github.test/graphql", body)
+        addon.requestheaders(flow)
+        assert flow.response is None and flow.request.stream is False  # the body is read
+        addon.request(flow)
+    assert (flow.response is not None) is refused
+    if refused:
+        assert flow.response is not None and flow.response.headers["X-Devagent-Blocked"] == (
+            "pull-request merge refused"
+        )
+
+
+def test_merges_are_not_guarded_unless_asked(addon: Filter) -> None:
+    with taddons.context(addon):
+        flow = _request("POST", "http://allowed.test/graphql", b"mergePullRequest")
+        addon.requestheaders(flow)
+        addon.request(flow)
+        assert flow.response is None and flow.request.stream is True

@@ -117,3 +117,21 @@ def test_verify_of_a_stopped_environment_says_to_start_it(
     write_to_project(identify(tmp_path), [{"docker-compose.yml": b"services: {}\n"}])
     assert main(["verify", str(tmp_path)], executor=docker_fake().on(["docker", "ps"], "")) == 1
     assert "devagent start" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "hosts", "target"),
+    [
+        (("a.test",), ["a.test"], None),
+        (("a.test", "b.test"), ["a.test", "b.test"], None),
+        (("a.test", "./proj"), ["a.test"], "proj"),
+        (("a.test", "."), ["a.test"], "."),
+        (("pinned.test passthrough", "/srv/app"), ["pinned.test passthrough"], "/srv/app"),
+    ],
+)
+def test_allow_splits_hosts_from_the_project_path(
+    arguments: tuple[str, ...], hosts: list[str], target: str | None
+) -> None:
+    from devagent.cli.allow import split_target
+
+    assert split_target(arguments) == (hosts, target)

@@ -105,10 +105,12 @@ def test_devcontainer_json_is_the_simplified_shape(options: EnvironmentOptions) 
 
 def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_path: Path) -> None:
     """The bundled filter.py loads through mitmproxy's own script loader and enforces."""
-    source = ComposeGenerator().generate(options).files["filter.py"]
+    files = ComposeGenerator().generate(options).files
+    (tmp_path / "allowlist.json").write_bytes(files["policy/allowlist.json"])
     script = tmp_path / "filter.py"
     log = tmp_path / "r.jsonl"
-    script.write_bytes(source.replace(b"/var/log/devagent/requests.jsonl", str(log).encode()))
+    source = files["filter.py"].replace(b"/var/log/devagent/requests.jsonl", str(log).encode())
+    script.write_bytes(source.replace(b"/etc/devagent/policy", str(tmp_path).encode()))
     module = load_script(str(script))
     assert module is not None
     (addon,) = module.addons
@@ -120,7 +122,7 @@ def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_pat
             addon.requestheaders(flow)
             assert (flow.response.status_code if flow.response else None) == expected
         assert flow.response is not None
-        fix = f"devagent create '{options.project.path}' --allow x.test"
+        fix = f"devagent allow x.test '{options.project.path}'"
         assert fix in flow.response.get_text()  # a command that works, quoted for the shell
         addon.response(flow)
         # devagent's readiness probe: a GET to the proxy itself, answered and not logged

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from devagent.config import Config, Paths
-from devagent.errors import EngineError, IsolationError, ProjectError
+from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.manager import Manager, merge_allowlists
 from devagent.project import Project, identify
 from devagent.results import Environment
@@ -78,8 +80,8 @@ def test_recreate_keeps_earlier_allow_entries(paths: Paths, tmp_path: Path) -> N
     downs = [i for i, c in enumerate(fake.calls) if c[0] == "docker-compose" and "down" in c]
     ups = [i for i, c in enumerate(fake.calls) if c[:2] == ("devcontainer", "up")]
     assert len(downs) == 1 and len(ups) == 2 and ups[0] < downs[0] < ups[1]
-    filter_py = (project_dir / ".devcontainer/filter.py").read_text()
-    assert '"a.test"' in filter_py and '"b.test"' in filter_py
+    policy = json.loads((project_dir / ".devcontainer/policy/allowlist.json").read_text())
+    assert policy == {"allowlist": ["a.test", "b.test"]}
 
 
 def test_create_reports_an_environment_that_did_not_come_up(paths: Paths, tmp_path: Path) -> None:
@@ -311,3 +313,65 @@ def test_start_fails_at_once_when_the_netguard_step_fails(paths: Paths, tmp_path
     with pytest.raises(IsolationError, match="RTNETLINK answers: denied"):
         _manager(fake, paths).start(project)
     assert not fake.called("docker", "exec")  # never probed as if it were usable
+
+
+def test_github_merge_guard_follows_config_unless_the_template_decides(
+    paths: Paths, tmp_path: Path
+) -> None:
+    from devagent.templates import Manifest, get
+
+    basic = get("basic", paths)
+    project = identify(tmp_path)
+    guarded = _manager(docker_fake(), paths, Config(block_github_merges=True))
+    assert guarded.options_for(project, basic, []).merge_guarded_hosts == (
+        "api.github.com", "github.com",
+    )  # fmt: skip
+    assert _manager(docker_fake(), paths).options_for(project, basic, []).merge_guarded_hosts == ()
+    opted_out = replace(basic, manifest=Manifest(block_github_merges=False))
+    assert guarded.options_for(project, opted_out, []).merge_guarded_hosts == ()
+    ghes = _manager(
+        docker_fake(), paths, Config(block_github_merges=True, github_hosts=["git.corp.test"])
+    )
+    assert ghes.options_for(project, basic, []).merge_guarded_hosts == ("git.corp.test",)
+
+
+def _created(paths: Paths, tmp_path: Path, config: Config | None = None) -> tuple[Manager, Project]:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    project = identify(project_dir)
+    recorded = fixture("docker_ps.jsonl").replace("342670b99fa4", project.hash)
+    fake = docker_fake().on(["docker", "ps"], recorded.replace(RECORDED_PROJECT, str(project_dir)))
+    manager = _manager(fake, paths, config or Config(allowlist=["*.corp.test"]))
+    manager.create(project_dir, allow=["a.test"])
+    return manager, project
+
+
+def _policy(project: Project) -> list[str]:
+    data = json.loads((project.devcontainer_dir / "policy/allowlist.json").read_text())
+    return list(data["allowlist"])
+
+
+def test_allow_and_deny_rewrite_the_policy_file_live_and_keep_the_files_checkable(
+    paths: Paths, tmp_path: Path
+) -> None:
+    manager, project = _created(paths, tmp_path)
+    result = manager.allow(project, ["B.test", "a.test"])
+    assert result.added == ("b.test",) and result.live  # a.test was already there
+    assert _policy(project) == ["*.corp.test", "a.test", "b.test"]
+    assert manager.check_generated(project).ok  # the record follows the change
+    sources = {view.entry: view.sources for view in result.entries}
+    assert sources == {"*.corp.test": ("config",), "a.test": ("project",), "b.test": ("project",)}
+    denied = manager.deny(project, ["*.corp.test", "a.test"])
+    assert denied.removed == ("*.corp.test", "a.test") and denied.denied == ("*.corp.test",)
+    assert _policy(project) == ["b.test"]
+    # A re-create keeps both the project's entries and its denial of a config entry.
+    assert manager.create(project.path).allowlist == ("b.test",)
+    assert manager.allow(project, ["*.corp.test"]).added == ("*.corp.test",)  # un-denied
+
+
+def test_allow_rejects_a_bad_entry_without_changing_anything(paths: Paths, tmp_path: Path) -> None:
+    manager, project = _created(paths, tmp_path)
+    before = _policy(project)
+    with pytest.raises(ConfigError, match="is a URL"):
+        manager.allow(project, ["https://x.test/"])
+    assert _policy(project) == before

@@ -26,6 +26,9 @@ _COMMANDS = {
     "list": "devagent.cli.listing:list_command",  # not cli/list.py: it would shadow list()
     "status": "devagent.cli.status:status",
     "verify": "devagent.cli.verify:verify",
+    "allow": "devagent.cli.allow:allow",
+    "deny": "devagent.cli.deny:deny",
+    "allowlist": "devagent.cli.allowlist:allowlist",
 }
 
 

@@ -2,7 +2,9 @@
 
 It runs inside the proxy container as part of the generated ``filter.py`` (see
 ``devagent.proxy.bundle``): the allowlist module is pasted in front of it and the project's
-policy is appended, so inside the proxy nothing is imported from devagent.
+policy is appended, so inside the proxy nothing is imported from devagent. The allowlist
+itself is read from a mounted file and re-read when it changes (``devagent allow``), so a
+change applies to the next request without restarting anything.
 
 Every request is decided on its real destination. The CONNECT target, the Host header,
 the absolute-form URL and the TLS SNI must all name the same host, that host and port must
@@ -13,16 +15,29 @@ while deciding blocks the request (fail closed). Bodies are streamed, never buff
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mitmproxy import http
+from mitmproxy import http, tls
 
 from devagent.proxy.allowlist import Allowlist, InvalidHost, normalize_host
 
 LOG_MAX_BYTES = 5 * 1024 * 1024
+
+# GitHub's REST merge endpoint (also under a GitHub Enterprise Server's /api/v3) and the
+# GraphQL mutations that merge, or arrange a merge of, a pull request.
+_REST_MERGE = re.compile(r"^(/api/v3)?/repos/[^/]+/[^/]+/pulls/[0-9]+/merge/?$")
+_GRAPHQL = re.compile(r"^(/api)?/graphql/?$")
+MERGE_MUTATIONS = ("mergePullRequest", "enablePullRequestAutoMerge")
+MERGE_REFUSED = "pull-request merge refused"
+MERGE_REFUSED_BODY = (
+    b"devagent: merging pull requests is disabled in this sandbox; a person merges.\n"
+    b"Do not retry this request or look for another way to merge. Tell the user that the "
+    b"pull request is ready for them to review and merge.\n"
+)
 
 
 # NamedTuple, not dataclass: mitmproxy runs this file without registering it as a module,
@@ -68,6 +83,21 @@ def _strip_port(authority: str) -> str:
     return host if sep and port.isdigit() and ":" not in host else authority
 
 
+def merge_request_kind(method: str, path: str) -> str | None:
+    """'merge' for the REST merge call, 'graphql' for a GraphQL call to read, else None."""
+    path = path.split("?", 1)[0]
+    if method == "PUT" and _REST_MERGE.match(path):
+        return "merge"
+    if method == "POST" and _GRAPHQL.match(path):
+        return "graphql"
+    return None
+
+
+def merges_in(graphql_body: bytes) -> bool:
+    """Whether a GraphQL request body asks for a merge (any mention counts: fail closed)."""
+    return any(name.encode() in graphql_body for name in MERGE_MUTATIONS)
+
+
 def blocked_body(decision: Decision, port: int, allow_command: str) -> bytes:
     fix = allow_command.format(host=decision.host)
     return (
@@ -75,6 +105,42 @@ def blocked_body(decision: Decision, port: int, allow_command: str) -> bytes:
         f"({decision.reason}).\n"
         f"If this host is needed, ask the user to run on the host: {fix}\n"
     ).encode()
+
+
+class AllowlistFile:
+    """The allowlist in a JSON file (``{"allowlist": [...]}``), re-read when it changes.
+
+    The file is looked at no more than every ``interval`` seconds. A file that cannot be
+    read or parsed allows nothing (fail closed) until it is fixed.
+    """
+
+    def __init__(self, path: Path, *, interval: float = 0.25) -> None:
+        self.path = path
+        self.interval = interval
+        self._allowlist = Allowlist([])
+        self._seen: tuple[int, int, int] | None = None
+        self._checked = -interval
+        self.error: str | None = None
+
+    def current(self) -> Allowlist:
+        now = time.monotonic()
+        if now - self._checked >= self.interval:
+            self._checked = now
+            self._reload()
+        return self._allowlist
+
+    def _reload(self) -> None:
+        try:
+            stat = self.path.stat()
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if seen == self._seen:
+                return
+            entries = json.loads(self.path.read_text(encoding="utf-8"))["allowlist"]
+            self._allowlist = Allowlist.parse(entries)
+            self._seen, self.error = seen, None
+        except (OSError, ValueError, KeyError, TypeError, InvalidHost) as exc:
+            self._allowlist, self._seen = Allowlist([]), None
+            self.error = f"{self.path}: {exc}"
 
 
 class RequestLog:
@@ -110,16 +176,24 @@ class Filter:
 
     def __init__(
         self,
-        allowlist: Allowlist,
+        allowlist: Allowlist | AllowlistFile,
         log: RequestLog,
         *,
         allow_command: str = "devagent allow {host}",
         own_address: tuple[str, int] | None = None,
+        merge_guarded: Allowlist | None = None,
     ) -> None:
-        self.allowlist = allowlist
+        self._allowlist = allowlist
         self.log = log
         self.allow_command = allow_command
         self.own_address = own_address
+        self.merge_guarded = merge_guarded
+
+    @property
+    def allowlist(self) -> Allowlist:
+        """The allowlist in force now (a file's is re-read when it changed)."""
+        source = self._allowlist
+        return source.current() if isinstance(source, AllowlistFile) else source
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         self._guard(flow, self._check_connect)
@@ -132,6 +206,45 @@ class Filter:
             flow.response = http.Response.make(200, b"devagent proxy: ok\n")
             return
         self._guard(flow, self._check_request)
+        if flow.response is None and self._merge_guarded(flow):
+            try:
+                kind = merge_request_kind(flow.request.method, flow.request.path)
+            except Exception:
+                kind = "merge"
+            if kind == "merge":
+                self._refuse_merge(flow)
+            elif kind == "graphql":
+                # Read this body whole (GraphQL requests are small) to look for a merge.
+                flow.request.stream = False
+                flow.metadata["devagent.graphql"] = True
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get("devagent.graphql") and flow.response is None:
+            try:
+                body = flow.request.get_content(strict=False) or b""
+                refuse = merges_in(body)
+            except Exception:  # Undecodable: fail closed.
+                refuse = True
+            if refuse:
+                self._refuse_merge(flow)
+
+    def _merge_guarded(self, flow: http.HTTPFlow) -> bool:
+        if self.merge_guarded is None:
+            return False
+        try:
+            host = normalize_host(flow.request.host)
+        except InvalidHost:
+            return True
+        return self.merge_guarded.allows(host, flow.request.port)
+
+    def _refuse_merge(self, flow: http.HTTPFlow) -> None:
+        flow.metadata["devagent.blocked"] = True
+        flow.metadata["devagent.reason"] = MERGE_REFUSED
+        flow.response = http.Response.make(
+            403,
+            MERGE_REFUSED_BODY,
+            {"Content-Type": "text/plain; charset=utf-8", "X-Devagent-Blocked": MERGE_REFUSED},
+        )
 
     def _is_health_probe(self, flow: http.HTTPFlow) -> bool:
         return (
@@ -139,6 +252,41 @@ class Filter:
             and not flow.client_conn.tls_established
             and flow.request.method == "GET"
             and (flow.request.host, flow.request.port) == self.own_address
+        )
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        """Leave a passthrough entry's tunnel uninspected, if its SNI names the same host.
+
+        The CONNECT was already decided. A ClientHello naming another host is intercepted
+        instead, so that the request inside meets the usual checks (and their 403).
+        """
+        address = data.context.server.address
+        if address is None:
+            return
+        try:
+            host = normalize_host(address[0])
+            sni = data.client_hello.sni
+            if not self.allowlist.passes_through(host, address[1]):
+                return
+            if sni is not None and normalize_host(sni) != host:
+                return
+        except Exception:  # Fail closed: when in doubt, intercept and inspect.
+            return
+        data.ignore_connection = True
+        self.log.write(
+            _record(
+                decision="allowed",
+                reason="passthrough",
+                method="CONNECT",
+                scheme="https",
+                host=host,
+                port=address[1],
+                path="",
+                status=None,
+                size=None,
+                duration_ms=0.0,
+                error=None,
+            )
         )
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
@@ -199,22 +347,42 @@ class Filter:
         start = flow.metadata.get("devagent.start", time.monotonic())
         blocked = bool(flow.metadata.get("devagent.blocked"))
         self.log.write(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "decision": "blocked" if blocked else "allowed",
-                "reason": flow.metadata.get("devagent.reason", "") or (error or ""),
-                "method": flow.request.method,
-                "scheme": flow.request.scheme,
-                "host": flow.request.host,
-                "port": flow.request.port,
+            _record(
+                decision="blocked" if blocked else "allowed",
+                reason=flow.metadata.get("devagent.reason", "") or (error or ""),
+                method=flow.request.method,
+                scheme=flow.request.scheme,
+                host=flow.request.host,
+                port=flow.request.port,
                 # The path only: query strings and fragments can carry secrets.
-                "path": flow.request.path.split("?", 1)[0].split("#", 1)[0],
-                "status": flow.response.status_code if flow.response else None,
-                "bytes": _response_bytes(flow),
-                "duration_ms": round((time.monotonic() - start) * 1000, 1),
-                "error": error,
-            }
+                path=flow.request.path.split("?", 1)[0].split("#", 1)[0],
+                status=flow.response.status_code if flow.response else None,
+                size=_response_bytes(flow),
+                duration_ms=round((time.monotonic() - start) * 1000, 1),
+                error=error,
+            )
         )
+
+
+def _record(
+    *, decision: str, reason: str, method: str, scheme: str, host: str, port: int, path: str,
+    status: int | None, size: int | None, duration_ms: float, error: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """One line of the request log (the same keys for every kind of decision)."""
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "decision": decision,
+        "reason": reason,
+        "method": method,
+        "scheme": scheme,
+        "host": host,
+        "port": port,
+        "path": path,
+        "status": status,
+        "bytes": size,
+        "duration_ms": duration_ms,
+        "error": error,
+    }
 
 
 def _response_bytes(flow: http.HTTPFlow) -> int:
@@ -229,8 +397,11 @@ def load_policy(policy: dict[str, Any]) -> Filter:
     """Build the addon from the policy baked into ``filter.py``."""
     log_path = policy.get("log_path")
     return Filter(
-        Allowlist.parse(policy["allowlist"]),
+        AllowlistFile(Path(policy["allowlist_path"])),
         RequestLog(Path(log_path) if log_path else None),
         allow_command=policy.get("allow_command", "devagent allow {host}"),
         own_address=(own["host"], int(own["port"])) if (own := policy.get("own_address")) else None,
+        merge_guarded=Allowlist.parse(hosts)
+        if (hosts := policy.get("merge_guarded_hosts"))
+        else None,
     )

@@ -32,6 +32,8 @@ class Manifest(BaseModel):
     allowlist: list[AllowlistEntry] = Field(default_factory=list)
     resources: ResourceOverrides = Field(default_factory=ResourceOverrides)
     customizations: dict[str, Any] = Field(default_factory=dict)
+    # None: as config.yaml says; true/false: this template's choice.
+    block_github_merges: bool | None = None
 
 
 @dataclass(frozen=True)

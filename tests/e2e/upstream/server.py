@@ -6,12 +6,20 @@ import threading
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
     def do_GET(self):
         body = f"hello from {self.headers.get('Host', '?')} path={self.path}\n".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_PUT(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
+    do_POST = do_PUT
 
     def log_message(self, *args):
         pass
