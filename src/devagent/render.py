@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +19,9 @@ from devagent.results import (
     ProgressEvent,
 )
 from devagent.verify import VerifyResult
+
+if TYPE_CHECKING:
+    from devagent.doctor import DoctorReport
 
 STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
 
@@ -148,3 +151,65 @@ def render_allowlist(
     console.print(table)
     if result.denied:
         console.print(f"[dim]denied for this project: {', '.join(result.denied)}[/]")
+
+
+def _log_row(record: dict[str, Any]) -> tuple[str, ...]:
+    blocked = record.get("decision") == "blocked"
+    decision = "[bold red]BLOCKED[/]" if blocked else "[green]allowed[/]"
+    port = record.get("port")
+    host = str(record.get("host", ""))
+    if port not in (None, 80, 443):
+        host = f"{host}:{port}"
+    status = record.get("status")
+    duration = record.get("duration_ms")
+    return (
+        str(record.get("time", "")).replace("T", " ").rstrip("Z"),
+        decision,
+        str(record.get("method", "")),
+        host,
+        str(record.get("path", "")),
+        "-" if status is None else str(status),
+        "-" if duration is None else f"{duration:.0f} ms",
+        str(record.get("reason", "")) if blocked else "",
+    )
+
+
+def render_log_record(console: Console, record: dict[str, Any]) -> None:
+    """One line per request, for --follow."""
+    console.print("  ".join(cell for cell in _log_row(record) if cell), highlight=False)
+
+
+def render_logs(
+    console: Console,
+    records: Sequence[dict[str, Any]],
+    blocked: Sequence[tuple[str, int]],
+    allow_command: str,
+) -> None:
+    if not records:
+        console.print("No requests logged.")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("TIME", "DECISION", "METHOD", "HOST", "PATH", "STATUS", "TOOK", "WHY"):
+        table.add_column(column)
+    for record in records:
+        table.add_row(*_log_row(record))
+    console.print(table)
+    if blocked:
+        console.print()
+        console.print("[bold]Blocked hosts[/] (allow one with the command shown):")
+        for host, count in blocked:
+            console.print(
+                f"  {host}  [dim]{count}x[/]  {allow_command.format(host=host)}", highlight=False
+            )
+
+
+DOCTOR_MARK = {"ok": "[green]ok[/]  ", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+
+
+def render_doctor(console: Console, report: DoctorReport) -> None:
+    for check in report.checks:
+        console.print(f"{DOCTOR_MARK[check.status]} {check.name}: {check.detail}", highlight=False)
+        if check.fix and check.status != "ok":
+            console.print(f"       [dim]fix: {check.fix}[/]", highlight=False)
+    verdict = "[green]ready[/]" if report.ok else "[red]not ready[/]"
+    console.print(f"devagent is {verdict} on this machine")

@@ -126,6 +126,21 @@ class Sandbox:
         argv = [sys.executable, "-m", "devagent", *args]
         return run(argv, check=check, env={**os.environ, **self.env})
 
+    def devagent_argv(self, *args: str, env: dict[str, str] | None = None) -> list[str]:
+        """devagent as the engine's user would start it (use with ``process_env``)."""
+        if self.engine == "podman":
+            return self.host.argv([ROOTLESS_DEVAGENT, *args], {**self.env, **(env or {})})
+        return [sys.executable, "-m", "devagent", *args]
+
+    def process_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        return {**os.environ, **self.env, **(env or {})}
+
+    def devagent_run(
+        self, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """devagent with extra environment variables, whatever its exit code."""
+        return run(self.devagent_argv(*args, env=env), check=False, env=self.process_env(env))
+
     def engine_run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.host.run([self.engine, *argv], check=check)
 

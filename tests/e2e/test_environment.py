@@ -57,7 +57,7 @@ def test_unlisted_host_gets_the_proxys_403(sandbox: Sandbox) -> None:
     result = sandbox.curl("http://blocked.test/")
     assert _status(result.stdout) == "403"
     assert "blocked by the sandbox proxy" in result.stdout
-    assert "--allow blocked.test" in result.stdout  # says how to let it through
+    assert "devagent allow blocked.test" in result.stdout  # says how to let it through
     https = sandbox.curl("https://blocked.test/")
     assert https.returncode != 0 and "403" in https.stderr  # CONNECT refused
 

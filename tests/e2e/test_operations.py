@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Sandbox
+from tests.e2e.conftest import Sandbox, run
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +91,105 @@ def test_allow_and_deny_apply_live_without_touching_the_app(
     assert after["Id"] == before["Id"]
     assert after["State"]["StartedAt"] == before["State"]["StartedAt"]  # type: ignore[index]
     assert sandbox.devagent("verify", str(sandbox.project)).returncode == 0  # files recorded
+
+
+def test_logs_flag_blocked_hosts_and_follow_sees_a_request_within_a_second(
+    sandbox: Sandbox, record_property: Callable[[str, object], None]
+) -> None:
+    sandbox.curl("http://allowed.test/seen?token=hunter2")
+    sandbox.curl("http://blocked.test/refused")
+    shown = sandbox.devagent("logs", str(sandbox.project), "--json")
+    assert "hunter2" not in shown.stdout
+    data = json.loads(shown.stdout)
+    by_path = {r["path"]: r for r in data["records"]}
+    assert (
+        by_path["/seen"]["decision"] == "allowed" and by_path["/refused"]["decision"] == "blocked"
+    )
+    hosts = {h["host"]: h for h in data["blocked_hosts"]}
+    assert hosts["blocked.test"]["allow_command"].startswith("devagent allow blocked.test ")
+    only_blocked = json.loads(
+        sandbox.devagent("logs", str(sandbox.project), "--blocked", "--json").stdout
+    )
+    assert {r["decision"] for r in only_blocked["records"]} == {"blocked"}
+    human = sandbox.devagent("logs", str(sandbox.project), "--since", "10m").stdout
+    assert "BLOCKED" in human and "devagent allow blocked.test" in human
+
+    argv = sandbox.devagent_argv("logs", str(sandbox.project), "--follow", "--json")
+    follower = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=sandbox.process_env())
+    try:
+        time.sleep(1.5)  # let it reach the end of the log
+        sandbox.curl("http://allowed.test/followed")
+        done = time.monotonic()
+        assert follower.stdout is not None
+        ready, _, _ = select.select([follower.stdout], [], [], 5)
+        assert ready, "nothing followed within 5 s"
+        line = follower.stdout.readline()
+        seen_after = time.monotonic() - done
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    assert json.loads(line)["path"] == "/followed"
+    record_property("follow_latency_s", round(seen_after, 3))
+    assert seen_after < 1.0
+
+
+def _doctor(sandbox: Sandbox, *options: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = sandbox.devagent_run([*options, "doctor", "--json"], env=env)
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert result.returncode == (0 if report["ok"] else 1)
+    return report
+
+
+def _status_of(report: dict[str, Any], name: str) -> str:
+    return str(next(c["status"] for c in report["checks"] if c["name"] == name))
+
+
+def _path_without(tool: str, where: Path) -> str:
+    """A PATH directory holding every program of the system's PATH but ``tool``."""
+    for directory in (
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ):
+        for program in Path(directory).iterdir() if Path(directory).is_dir() else ():
+            link = where / program.name
+            if program.name != tool and not link.exists() and not link.is_symlink():
+                link.symlink_to(program)
+    return str(where)
+
+
+def test_doctor_healthy_and_without_the_devcontainer_cli(sandbox: Sandbox) -> None:
+    healthy = _doctor(sandbox)
+    assert healthy["ok"] is True
+    assert _status_of(healthy, sandbox.engine) == "ok"
+    assert _status_of(healthy, "devcontainer CLI") == "ok"
+    bin_dir = sandbox.host.scratch("devagent-e2e-path-")
+    try:
+        missing = _doctor(sandbox, env={"PATH": _path_without("devcontainer", bin_dir)})
+    finally:
+        shutil.rmtree(bin_dir)
+    assert missing["ok"] is False and _status_of(missing, "devcontainer CLI") == "fail"
+    assert _status_of(missing, sandbox.engine) == "ok"
+
+
+def test_doctor_with_the_engine_gone_and_with_the_iptables_conflict(sandbox: Sandbox) -> None:
+    if sandbox.engine == "docker":  # the daemon does not answer
+        gone = _doctor(sandbox, "--runtime", "docker", env={"DOCKER_HOST": "unix:///nowhere.sock"})
+    else:  # podman has no daemon: take it off the PATH
+        bin_dir = sandbox.host.scratch("devagent-e2e-path-")
+        try:
+            path = _path_without("podman", bin_dir)
+            gone = _doctor(sandbox, "--runtime", "podman", env={"PATH": path})
+        finally:
+            shutil.rmtree(bin_dir)
+    assert gone["ok"] is False and _status_of(gone, sandbox.engine) in ("fail", "warn")
+    assert _status_of(gone, "container engine") == "fail"
+    # Docker's FORWARD DROP against rootful Podman's bridges: a host matter, seen as root.
+    forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True)
+    assert "-P FORWARD DROP" in forward.stdout, "precondition: Docker's FORWARD policy"
+    both = run([sys.executable, "-m", "devagent", "--runtime", "auto", "doctor", "--json"],
+               check=False, env={**os.environ, **sandbox.env, "DEVAGENT_RUNTIME": ""})  # fmt: skip
+    assert _status_of(json.loads(both.stdout), "docker and podman firewall") == "warn"

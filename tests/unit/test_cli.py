@@ -135,3 +135,34 @@ def test_allow_splits_hosts_from_the_project_path(
     from devagent.cli.allow import split_target
 
     assert split_target(arguments) == (hosts, target)
+
+
+def test_version_names_devagent_and_each_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.unit.test_doctor import healthy
+
+    no_podman = (
+        healthy()
+        .on(["docker-compose", "version", "--short"], "1.29.2\n")
+        .on(["podman", "info", "--format"], returncode=125, stderr="no")
+    )
+    assert main(["--version"], executor=no_podman) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("devagent ")
+    assert "docker: 20.10.24+dfsg1" in out and "  compose (docker): docker-compose 1.29.2" in out
+    assert "podman: installed, not answering" in out and "devcontainer CLI: 0.89.0" in out
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts(shell: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", shell]) == 0
+    assert "_DEVAGENT_COMPLETE" in capsys.readouterr().out
+
+
+def test_doctor_exit_code_and_json(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.unit.test_doctor import healthy
+
+    assert main(["--runtime", "docker", "doctor", "--json"], executor=healthy()) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    down = healthy().on(["docker", "version"], returncode=1, stderr="Cannot connect\n")
+    assert main(["--runtime", "docker", "doctor"], executor=down) == 1
+    assert "not ready" in capsys.readouterr().out

@@ -29,6 +29,9 @@ _COMMANDS = {
     "allow": "devagent.cli.allow:allow",
     "deny": "devagent.cli.deny:deny",
     "allowlist": "devagent.cli.allowlist:allowlist",
+    "logs": "devagent.cli.logs:logs",
+    "doctor": "devagent.cli.doctor:doctor",
+    "completion": "devagent.cli.completion:completion",
 }
 
 
@@ -45,8 +48,29 @@ class LazyGroup(click.Group):
         return command
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """devagent's version, then each tool it drives (probed: takes a moment)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from devagent.doctor import tool_versions
+    from devagent.runtime.executor import SubprocessExecutor
+
+    injected = ctx.obj.get("executor") if isinstance(ctx.obj, dict) else None
+    click.echo(f"devagent {__version__}")
+    for name, version in tool_versions(injected or SubprocessExecutor()):
+        click.echo(f"{name}: {version}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="devagent")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show devagent's version and those of the engine, compose and devcontainer CLI.",
+)
 @click.option(
     "--config-dir",
     type=click.Path(file_okay=False),

@@ -1,0 +1,250 @@
+"""devagent doctor: is this machine able to run devagent environments, and if not, why.
+
+Every check runs through the executor (the one subprocess chokepoint) and says how to fix
+what it finds. Failures make the machine unusable; warnings are worth knowing about.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from devagent.errors import EngineError
+from devagent.runtime.compose import CANDIDATES
+from devagent.runtime.devcontainer_cli import version_argv as devcontainer_version_argv
+from devagent.runtime.engine import Engine, EngineName
+from devagent.runtime.executor import CommandResult, Executor
+from devagent.runtime.firewall import forward_rules_argv, parse_forward
+
+Status = Literal["ok", "warn", "fail"]
+PROXY_BASE_IMAGE = "mitmproxy/mitmproxy:11.0.2"
+DEVCONTAINER_CLI_INSTALL = "npm install -g @devcontainers/cli@0.89.0"
+DISK_FAIL_BYTES = 2 * 1024**3
+DISK_WARN_BYTES = 10 * 1024**3
+
+
+@dataclass(frozen=True)
+class DoctorCheck:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    checks: tuple[DoctorCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status != "fail" for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
+
+
+def _run(executor: Executor, argv: Sequence[str]) -> CommandResult | None:
+    """The result of a command that ran (any exit code), or None if it could not start."""
+    try:
+        return executor.run(argv, check=False, timeout=30)
+    except EngineError:
+        return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+class Doctor:
+    def __init__(self, executor: Executor, choice: str = "auto") -> None:
+        self.executor = executor
+        self.names: tuple[EngineName, ...] = (
+            ("docker", "podman") if choice == "auto" else (choice,)  # type: ignore[assignment]
+        )
+
+    def run(self) -> DoctorReport:
+        return DoctorReport(tuple(self._checks()))
+
+    def _checks(self) -> Iterator[DoctorCheck]:
+        answering: list[tuple[Engine, dict[str, Any]]] = []
+        engine_checks = []
+        for name in self.names:
+            check, info = self._engine(Engine(name, name))
+            engine_checks.append(check)
+            if info is not None:
+                answering.append((Engine(name, name), info))
+        for check in engine_checks:
+            # Choosing automatically, one engine that answers is enough.
+            yield replace(check, status="warn") if answering and check.status == "fail" else check
+        if not answering:
+            yield DoctorCheck(
+                "container engine", "fail", "no engine answers: devagent cannot run here",
+                "install and start Docker (scripts/setup) or Podman (scripts/setup-podman)",
+            )  # fmt: skip
+        for engine, info in answering:
+            yield self._compose(engine)
+            yield self._proxy_image(engine)
+            yield self._disk(engine, info)
+            yield from self._engine_quirks(engine, info)
+        yield self._devcontainer_cli()
+        if {e.name for e, _ in answering} == {"docker", "podman"} or (
+            "podman" in {e.name for e, _ in answering} and shutil.which("dockerd")
+        ):
+            yield self._firewall_conflict(answering)
+
+    def _engine(self, engine: Engine) -> tuple[DoctorCheck, dict[str, Any] | None]:
+        name = f"{engine.name}"
+        version = _run(self.executor, engine.version_argv())
+        if version is None:
+            return DoctorCheck(name, "warn", "not installed", f"install {engine.name}"), None
+        if version.returncode != 0:
+            fix = (
+                "start the daemon (`systemctl start docker`, or `dockerd &`) and check "
+                "that your user may use its socket"
+                if engine.name == "docker"
+                else "check `podman info` (XDG_RUNTIME_DIR, subuid/subgid ranges)"
+            )
+            reason = _first_line(version.stderr) or f"exit {version.returncode}"
+            return DoctorCheck(name, "fail", f"installed but not answering: {reason}", fix), None
+        info_result = _run(self.executor, engine.info_argv())
+        try:
+            info: dict[str, Any] = json.loads(info_result.stdout) if info_result else {}
+        except ValueError:
+            info = {}
+        facts = engine.parse_info(json.dumps(info)) if info else None
+        mode = "rootless" if facts and facts.rootless else "rootful"
+        detail = f"{version.stdout.strip()} ({mode})"
+        return DoctorCheck(name, "ok", detail), info
+
+    def _compose(self, engine: Engine) -> DoctorCheck:
+        tried = []
+        for candidate in CANDIDATES[engine.name]:
+            result = _run(self.executor, candidate.version_argv())
+            tried.append(candidate.variant)
+            if result is not None and result.returncode == 0:
+                version = _first_line(result.stdout).split()[-1] if result.stdout.strip() else "?"
+                return DoctorCheck(
+                    f"compose ({engine.name})", "ok", f"{candidate.variant} {version}"
+                )
+        fix = (
+            "apt-get install docker-compose (or the compose plugin)"
+            if engine.name == "docker"
+            else "pip install podman-compose==1.6.0 (scripts/setup-podman)"
+        )
+        return DoctorCheck(
+            f"compose ({engine.name})", "fail", f"none found (tried {', '.join(tried)})", fix
+        )
+
+    def _devcontainer_cli(self) -> DoctorCheck:
+        result = _run(self.executor, devcontainer_version_argv())
+        if result is None or result.returncode != 0:
+            return DoctorCheck(
+                "devcontainer CLI", "fail", "not found on PATH", DEVCONTAINER_CLI_INSTALL
+            )
+        return DoctorCheck("devcontainer CLI", "ok", result.stdout.strip())
+
+    def _proxy_image(self, engine: Engine) -> DoctorCheck:
+        result = _run(self.executor, [engine.binary, "image", "inspect", PROXY_BASE_IMAGE])
+        name = f"proxy image ({engine.name})"
+        if result is not None and result.returncode == 0:
+            return DoctorCheck(name, "ok", f"{PROXY_BASE_IMAGE} present")
+        return DoctorCheck(
+            name, "warn", f"{PROXY_BASE_IMAGE} not present: the first create pulls it",
+            f"`{engine.binary} pull {PROXY_BASE_IMAGE}`, or without a registry: scripts/images",
+        )  # fmt: skip
+
+    def _disk(self, engine: Engine, info: dict[str, Any]) -> DoctorCheck:
+        root = info.get("DockerRootDir") or info.get("store", {}).get("graphRoot") or "/"
+        path = Path(str(root))
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            free = shutil.disk_usage(path).free
+        except OSError:
+            return DoctorCheck(f"disk ({engine.name})", "warn", f"cannot read free space of {root}")
+        detail = f"{free / 1024**3:.1f} GB free under {root}"
+        fix = f"free space there (`{engine.binary} system prune` removes unused images)"
+        if free < DISK_FAIL_BYTES:
+            return DoctorCheck(f"disk ({engine.name})", "fail", detail, fix)
+        if free < DISK_WARN_BYTES:
+            return DoctorCheck(f"disk ({engine.name})", "warn", detail, fix)
+        return DoctorCheck(f"disk ({engine.name})", "ok", detail)
+
+    def _engine_quirks(self, engine: Engine, info: dict[str, Any]) -> Iterator[DoctorCheck]:
+        if engine.name != "podman":
+            return
+        facts = engine.parse_info(json.dumps(info))
+        driver = str(info.get("store", {}).get("graphDriverName", ""))
+        if driver == "vfs":
+            yield DoctorCheck(
+                "podman storage", "warn",
+                "vfs copies every image layer in full: each environment costs gigabytes",
+                'set `driver = "overlay"` under [storage] in ~/.config/containers/storage.conf, '
+                "then `podman system reset` (removes this user's images and containers)",
+            )  # fmt: skip
+        backend = str(info.get("host", {}).get("networkBackend", ""))
+        if backend and backend != "netavark":
+            yield DoctorCheck(
+                "podman networking", "warn",
+                f"network backend {backend}: devagent turns DNS off on internal networks "
+                "through netavark; with another backend external names may resolve there",
+                "switch to netavark (network_backend in containers.conf)",
+            )  # fmt: skip
+        if not facts.enforces_limits:
+            yield DoctorCheck(
+                "resource limits", "warn",
+                "rootless on cgroups v1: memory, CPU and pids limits are not enforced",
+                "boot with systemd.unified_cgroup_hierarchy=1 and delegate cpu, memory, pids",
+            )  # fmt: skip
+
+    def _firewall_conflict(self, answering: list[tuple[Engine, dict[str, Any]]]) -> DoctorCheck:
+        name = "docker and podman firewall"
+        rootful_podman = any(
+            e.name == "podman" and not e.parse_info(json.dumps(i)).rootless for e, i in answering
+        )
+        if not rootful_podman or os.geteuid() != 0:
+            return DoctorCheck(name, "ok", "no conflict (rootless podman has its own network)")
+        rules = _run(self.executor, forward_rules_argv())
+        if rules is None or rules.returncode != 0:
+            return DoctorCheck(name, "warn", "cannot read iptables FORWARD", "run as root")
+        if parse_forward(rules.stdout).docker_blocks_bridges:
+            return DoctorCheck(
+                name, "warn",
+                "Docker set FORWARD to DROP: traffic inside rootful podman bridges is dropped",
+                "devagent create adds a DOCKER-USER rule for each project's bridge; for other "
+                "podman networks: iptables -I DOCKER-USER -i BRIDGE -o BRIDGE -j ACCEPT",
+            )  # fmt: skip
+        return DoctorCheck(name, "ok", "FORWARD does not drop podman's bridges")
+
+
+def tool_versions(executor: Executor) -> list[tuple[str, str]]:
+    """What `devagent --version` prints beside its own version: each tool, or why not."""
+    found: list[tuple[str, str]] = []
+    for name in ("docker", "podman"):
+        engine = Engine(name, name)
+        result = _run(executor, engine.version_argv())
+        if result is None:
+            found.append((name, "not installed"))
+            continue
+        if result.returncode != 0:
+            found.append((name, "installed, not answering"))
+            continue
+        found.append((name, result.stdout.strip()))
+        for candidate in CANDIDATES[engine.name]:
+            compose = _run(executor, candidate.version_argv())
+            if compose is not None and compose.returncode == 0:
+                version = _first_line(compose.stdout).split()[-1] if compose.stdout.strip() else "?"
+                found.append((f"  compose ({name})", f"{candidate.variant} {version}"))
+                break
+    cli = _run(executor, devcontainer_version_argv())
+    ok = cli is not None and cli.returncode == 0
+    found.append(("devcontainer CLI", cli.stdout.strip() if ok and cli else "not found"))
+    return found

@@ -1,0 +1,123 @@
+"""Reading a project's proxy request log: filter, summarize, follow.
+
+The proxy appends one JSON object per decision to ``requests.jsonl`` and keeps one older
+generation as ``requests.jsonl.1`` (see ``devagent.proxy.addon.RequestLog``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG_NAME = "requests.jsonl"
+_SINCE = re.compile(r"^([0-9]+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str) -> datetime.timedelta:
+    """``30s``, ``10m``, ``2h``, ``1d``."""
+    match = _SINCE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
+    return datetime.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def record_time(record: dict[str, Any]) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(str(record["time"]), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.UTC
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    blocked_only: bool = False
+    since: datetime.datetime | None = None
+
+    def __call__(self, record: dict[str, Any]) -> bool:
+        if self.blocked_only and record.get("decision") != "blocked":
+            return False
+        if self.since is not None:
+            when = record_time(record)
+            return when is not None and when >= self.since
+        return True
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None  # a line cut short by a rotation or a crash
+    return record if isinstance(record, dict) else None
+
+
+def read(log_dir: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The records of both generations, oldest first, that ``keep`` accepts."""
+    records = []
+    for path in (log_dir / f"{LOG_NAME}.1", log_dir / LOG_NAME):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            record = _parse(line)
+            if record is not None and keep(record):
+                records.append(record)
+    return records
+
+
+def blocked_hosts(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Blocked hosts with how often each was refused, most often first."""
+    counts = Counter(str(r.get("host", "")) for r in records if r.get("decision") == "blocked")
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def follow(
+    log_dir: Path,
+    keep: Callable[[dict[str, Any]], bool],
+    *,
+    interval: float = 0.2,
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[dict[str, Any]]:
+    """New records as they are appended (from the end of the file), across rotations."""
+    path = log_dir / LOG_NAME
+    position, inode = _end(path)
+    pending = ""
+    while not stop():
+        try:
+            stat = path.stat()
+        except OSError:
+            time.sleep(interval)
+            continue
+        if stat.st_ino != inode or stat.st_size < position:
+            position, inode, pending = 0, stat.st_ino, ""  # rotated: read the new file whole
+        if stat.st_size > position:
+            with path.open("r", encoding="utf-8") as handle:
+                handle.seek(position)
+                chunk = handle.read()
+                position = handle.tell()
+            pending += chunk
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                record = _parse(line)
+                if record is not None and keep(record):
+                    yield record
+            continue
+        time.sleep(interval)
+
+
+def _end(path: Path) -> tuple[int, int | None]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0, None
+    return stat.st_size, stat.st_ino
