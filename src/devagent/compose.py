@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from devagent.options import PROXY_HOST, PROXY_PORT, EnvironmentOptions
+from devagent.options import EXTRA_CA_FILE, PROXY_HOST, PROXY_PORT, EnvironmentOptions
 from devagent.project import (
     DEVCONTAINER_DIR,
     LABEL_MANAGED,
@@ -22,6 +22,7 @@ from devagent.project import (
 from devagent.proxy.bundle import build_filter_source
 
 MITMPROXY_IMAGE = "mitmproxy/mitmproxy:11.0.2"
+SECRETS_IN_APP = "/run/secrets/devagent"
 PROXY_CA_IN_APP = "/etc/devagent/proxy-ca.crt"
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CERTS_IN_PROXY = "/var/lib/devagent/certs"
@@ -31,7 +32,6 @@ FILTER_IN_PROXY = "/opt/devagent/filter.py"
 ALLOWLIST_FILE = "policy/allowlist.json"
 POLICY_IN_PROXY = "/etc/devagent/policy"
 UPSTREAM_CA_IN_PROXY = "/opt/devagent/upstream-ca.pem"
-EXTRA_CA_FILE = "extra-ca-certificates.pem"
 NO_PROXY = "localhost,127.0.0.1,::1"
 
 
@@ -127,6 +127,7 @@ class ComposeGenerator:
                 f".:{project.workspace_folder}/{DEVCONTAINER_DIR}:ro",
                 f"{options.claude_config_dir}:{options.remote_home}/.claude",
                 f"{options.proxy_certs_dir}/mitmproxy-ca-cert.pem:{PROXY_CA_IN_APP}:ro",
+                *(f"{path}:{SECRETS_IN_APP}/{name}:ro" for name, path in options.secrets),
             ],
             "networks": ["internal"],
             # The proxy is found through /etc/hosts; no other name resolves (no DNS to

@@ -91,6 +91,7 @@ class Manager:
         logs_dir = self.paths.proxy_logs_dir(project.hash)
         for directory in (claude_dir, logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        self._seed_claude_config(claude_dir, template.manifest.remote_uid)
         ca_cert = ensure_ca(certs_dir, common_name=f"devagent proxy CA {project.hash}")
         engine = self.runtime.engine.name
         return EnvironmentOptions(
@@ -110,7 +111,60 @@ class Manager:
             rootless=engine == "podman" and self.runtime.facts.rootless,
             extra_ca_certificates=self._extra_ca_certificates(),
             merge_guarded_hosts=self._merge_guarded_hosts(template),
+            secrets=self.prepare_secrets(project),
         )
+
+    def _seed_claude_config(self, claude_dir: Path, uid: int) -> None:
+        """Onboarding done, so the agent starts straight away; owned by the agent's user."""
+        settings = claude_dir / ".claude.json"
+        if not settings.exists():
+            settings.write_text(json.dumps({"hasCompletedOnboarding": True}) + "\n")
+        if os.geteuid() == 0:  # rootful engine: the agent's uid must own its own config
+            for path in (claude_dir, *claude_dir.rglob("*")):
+                os.lchown(path, uid, uid)
+
+    def prepare_secrets(self, project: Project) -> tuple[tuple[str, Path], ...]:
+        """Copy the configured credential files where only the app (read-only) sees them.
+
+        Rewritten in place, not replaced, so that a running container's mount sees a new
+        token. A missing file is a warning (see ``credential_warnings``), not an error.
+        """
+        directory = self.paths.secrets_dir(project.hash)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)  # other host users: nothing to see here
+        prepared = []
+        for name, source in self._credentials():
+            try:
+                value = Path(source).expanduser().read_bytes().strip()
+            except OSError:
+                continue
+            target = directory / name
+            with target.open("wb") as handle:  # in place: keeps the inode mounted
+                handle.write(value + b"\n")
+            target.chmod(0o644)  # the container user reads it, whatever its uid
+            prepared.append((name, target))
+        return tuple(prepared)
+
+    def _credentials(self) -> list[tuple[str, Path]]:
+        credentials = self.config.credentials
+        return [
+            (name, path)
+            for name, path in (("claude", credentials.claude), ("github", credentials.github))
+            if path is not None
+        ]
+
+    def credential_warnings(self) -> tuple[str, ...]:
+        warnings = []
+        if self.config.credentials.claude is None:
+            warnings.append(
+                "no Claude credential configured: Claude Code will ask to log in; run "
+                "`claude setup-token` on the host, save the token to a file and set "
+                "credentials.claude to it in config.yaml"
+            )
+        for name, path in self._credentials():
+            if not Path(path).expanduser().is_file():
+                warnings.append(f"credentials.{name}: {path} does not exist; it is not mounted")
+        return tuple(warnings)
 
     def _merge_guarded_hosts(self, template: Template) -> tuple[str, ...]:
         block = template.manifest.block_github_merges
@@ -211,7 +265,7 @@ class Manager:
             devcontainer_dir=str(project.devcontainer_dir),
             backup=str(backup) if backup else None,
             allowlist=options.allowlist,
-            warnings=self.warnings(),
+            warnings=(*self.warnings(), *self.credential_warnings()),
         )
 
     # --- start / stop / destroy -----------------------------------------------------------
@@ -263,6 +317,7 @@ class Manager:
                 hint=f"re-create them with `devagent create {project.path}`",
             )
         progress(ProgressEvent("step", "Starting proxy and app"))
+        self.prepare_secrets(project)  # a token replaced since create reaches the app
         self.runtime.compose_start(project)
         # The restarted app has a fresh network namespace, so the netguard step must run
         # again, after the app. podman-compose starts all containers at once: run it here.
@@ -382,6 +437,7 @@ class Manager:
                 self.paths.claude_config_dir(project.hash),
                 self.paths.proxy_certs_dir(project.hash),
                 self.paths.proxy_logs_dir(project.hash),
+                self.paths.secrets_dir(project.hash),
             ):
                 if directory.exists():
                     shutil.rmtree(directory)
@@ -399,6 +455,42 @@ class Manager:
         if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
             self.runtime.compose_down(project)
         self.runtime.remove_leftovers(project)
+
+    # --- getting in ---------------------------------------------------------------------
+    def exec_argv(
+        self, project: Project, command: Sequence[str], *, tty: bool, login: bool = False
+    ) -> list[str]:
+        """The engine command that runs ``command`` as the agent, in the workspace.
+
+        ``login`` runs it through a login shell, which exports the credentials.
+        """
+        self._require_files(project)
+        state = self.status(project).state
+        if state != "running":
+            raise ProjectError(
+                f"the environment of {project.path} is {state}",
+                hint=f"start it with `devagent start {project.path}`",
+            )
+        try:
+            settings = json.loads(
+                (project.devcontainer_dir / "devcontainer.json").read_text(encoding="utf-8")
+            )
+        except (OSError, ValueError) as exc:
+            raise ProjectError(f"cannot read {project.devcontainer_dir}/devcontainer.json") from exc
+        if login:
+            command = ["bash", "-lc", 'exec "$@"', "devagent", *command]
+        return self.runtime.engine.exec_argv(
+            project.app_container,
+            command,
+            user=str(settings.get("remoteUser", "root")),
+            workdir=str(settings.get("workspaceFolder", project.workspace_folder)),
+            interactive=True,
+            tty=tty,
+        )
+
+    def run_interactive(self, argv: Sequence[str]) -> int:
+        """Run a command attached to this terminal; returns its exit code."""
+        return self.runtime.executor.interactive(argv)
 
     # --- allowlist ----------------------------------------------------------------------
     def allowlist(self, project: Project) -> AllowlistResult:

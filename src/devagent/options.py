@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from devagent.templates import Template
 
 PROXY_PORT = 8080
+EXTRA_CA_FILE = "extra-ca-certificates.pem"
 PROXY_HOST = "proxy"
 
 
@@ -35,6 +36,8 @@ class EnvironmentOptions:
     extra_ca_certificates: bytes = b""
     # Host names on which pull-request merges are refused (empty: merges are not guarded).
     merge_guarded_hosts: tuple[str, ...] = ()
+    # Credential files to mount read-only into the app: (name, host path of devagent's copy).
+    secrets: tuple[tuple[str, Path], ...] = ()
 
     @property
     def remote_user(self) -> str:

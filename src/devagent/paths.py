@@ -50,6 +50,10 @@ class Paths:
         """Entries added with ``create --allow``, kept so that a re-create keeps them."""
         return self.data_dir / "allowlists" / f"{project_hash}.json"
 
+    def secrets_dir(self, project_hash: str) -> Path:
+        """Copies of the credential files, mounted read-only into the app."""
+        return self.data_dir / "secrets" / project_hash
+
     def generated_record_file(self, project_hash: str) -> Path:
         """Digests of the files devagent generated, kept where the agent cannot write."""
         return self.data_dir / "generated" / f"{project_hash}.json"

@@ -172,7 +172,8 @@ def _require_tools(engine: str) -> None:
             pytest.fail(f"{tool} is not installed: the e2e suite cannot run (see scripts/setup)")
     if host.run([engine, "info"], check=False).returncode != 0:
         pytest.fail(f"{engine} is not answering: start it (see scripts/setup)")
-    for image in ("debian:bookworm-slim", "mitmproxy/mitmproxy:11.0.2"):
+    listed = (HERE.parent.parent / "images" / "base-images").read_text().splitlines()
+    for image in (line.split()[0] for line in listed if line and not line.startswith("#")):
         if host.run([engine, "image", "inspect", image], check=False).returncode != 0:
             pytest.fail(f"{image} is missing in {engine}: run scripts/setup")
 
@@ -212,17 +213,33 @@ def upstream(engine: str, pki: Path) -> Iterator[str]:
     shutil.rmtree(context, ignore_errors=True)
 
 
+# A Claude credential of the right shape, to follow from the config file into the agent's shell.
+FAKE_CLAUDE_TOKEN = "sk-ant-oat01-devagent-e2e-not-a-real-token"
+
+
+def host_extra_cas() -> list[Path]:
+    """The CAs this host trusts beyond Debian's (a TLS-inspecting proxy's, on these VMs):
+    template builds download through it, as they would in such a network."""
+    return sorted(Path("/usr/local/share/ca-certificates").glob("*.crt"))
+
+
+def write_config(root: Path, *extra_cas: Path, more: str = "") -> Path:
+    config = root / "config"
+    config.mkdir(exist_ok=True)
+    (root / "claude-token").write_text(FAKE_CLAUDE_TOKEN + "\n")
+    cas = ", ".join(str(p) for p in (*extra_cas, *host_extra_cas()))
+    (config / "config.yaml").write_text(
+        f"extra_ca_certificates: [{cas}]\ncredentials:\n  claude: {root / 'claude-token'}\n" + more
+    )
+    return config
+
+
 def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
     project = root / name
     project.mkdir(parents=True)
     (project / "README.md").write_text("sample project\n")
-    config = root / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.yaml").write_text(
-        f"extra_ca_certificates: [{pki}]\n"
-        # api.allowed.test stands in for api.github.com (as a GitHub Enterprise host would).
-        "block_github_merges: true\ngithub_hosts: [api.allowed.test]\n"
-    )
+    # api.allowed.test stands in for api.github.com (as a GitHub Enterprise host would).
+    write_config(root, pki, more="block_github_merges: true\ngithub_hosts: [api.allowed.test]\n")
     host = Host(engine)
     if host.user is None:
         project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here

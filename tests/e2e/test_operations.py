@@ -193,3 +193,20 @@ def test_doctor_with_the_engine_gone_and_with_the_iptables_conflict(sandbox: San
     both = run([sys.executable, "-m", "devagent", "--runtime", "auto", "doctor", "--json"],
                check=False, env={**os.environ, **sandbox.env, "DEVAGENT_RUNTIME": ""})  # fmt: skip
     assert _status_of(json.loads(both.stdout), "docker and podman firewall") == "warn"
+
+
+def test_exec_passes_arguments_and_exit_code_and_sessions_are_real_tmux(sandbox: Sandbox) -> None:
+    path = str(sandbox.project)
+    script = 'printf "%s|" "$@"; exit 3'
+    ran = sandbox.devagent_run(["exec", path, "--", "bash", "-c", script, "x", "a b", 'it\'s "q"'])
+    assert ran.returncode == 3 and ran.stdout == 'a b|it\'s "q"|'
+    assert sandbox.devagent_run(["exec", path, "--", "pwd"]).stdout.strip() == (
+        "/workspaces/sample-project"
+    )
+    sandbox.devagent("sessions", "new", "work", path)
+    listed = sandbox.devagent("sessions", path).stdout
+    assert listed.startswith("work\t") and "detached" in listed
+    running = sandbox.app_sh("tmux list-sessions -F '#{session_name}'").stdout.split()
+    assert running == ["work"]  # the agent's own tmux server sees it
+    sandbox.devagent("sessions", "kill", "work", path)
+    assert sandbox.devagent("sessions", path).stdout.strip() == "No tmux sessions."

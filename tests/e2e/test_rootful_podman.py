@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from devagent.project import identify
-from tests.e2e.conftest import ENGINES, run
+from tests.e2e.conftest import ENGINES, run, write_config
 
 pytestmark = [
     pytest.mark.e2e,
@@ -33,6 +33,7 @@ def rootful() -> Iterator[tuple[Path, dict[str, str]]]:
     root = Path(tempfile.mkdtemp(prefix="devagent-e2e-rootful-"))
     project = root / "rootful"
     project.mkdir()
+    write_config(root)
     env = {
         **os.environ,
         "DEVAGENT_CONFIG_DIR": str(root / "config"),

@@ -166,3 +166,76 @@ def test_doctor_exit_code_and_json(isolated_dirs: Path, capsys: pytest.CaptureFi
     down = healthy().on(["docker", "version"], returncode=1, stderr="Cannot connect\n")
     assert main(["--runtime", "docker", "doctor"], executor=down) == 1
     assert "not ready" in capsys.readouterr().out
+
+
+def _created_project(tmp_path: Path) -> tuple[Path, FakeExecutor]:
+    from devagent.project import identify
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    digest = identify(project).hash
+    ps = fixture("docker_ps.jsonl").replace("342670b99fa4", digest)
+    fake = docker_fake().on(["docker", "ps"], ps.replace("/tmp/demo/proj", str(project)))
+    assert main(["create", str(project)], executor=fake) == 0
+    return project, fake
+
+
+def test_exec_shell_claude_and_sessions_print_the_engine_command(
+    isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shlex
+
+    from devagent.project import identify
+
+    project, fake = _created_project(tmp_path)
+    capsys.readouterr()
+    commands = {
+        "exec": ["exec", str(project), "--print", "--", "echo", "a b", "it's"],
+        "shell": ["shell", str(project), "--print"],
+        "claude": ["claude", str(project), "--print", "--", "--model", "opus"],
+        "sessions": ["sessions", "new", "work", str(project), "--print"],
+    }
+    printed = {}
+    for name, argv in commands.items():
+        assert main(argv, executor=fake) == 0
+        printed[name] = shlex.split(capsys.readouterr().out)
+    app = identify(project).app_container
+    for words in printed.values():
+        assert words[:2] == ["docker", "exec"] and words[words.index("--user") + 1] == "vscode"
+        assert words[words.index("--workdir") + 1] == "/workspaces/proj" and app in words
+    # exec: through a login shell (which exports the credentials), every argument intact
+    login = ["bash", "-lc", 'exec "$@"', "devagent"]
+    assert printed["exec"][-7:] == [*login, "echo", "a b", "it's"]
+    assert printed["shell"][-2:] == ["bash", "-l"]
+    assert printed["claude"][-6:-1] == ["tmux", "new-session", "-A", "-s", "claude"]
+    assert printed["claude"][-1] == "bash -lc 'claude --model opus'"
+    assert printed["sessions"][-7:] == ["tmux", "new-session", "-d", "-s", "work", "bash", "-l"]
+
+
+def test_exec_passes_the_exit_code_through(isolated_dirs: Path, tmp_path: Path) -> None:
+    project, fake = _created_project(tmp_path)
+
+    class Exits(type(fake)):  # type: ignore[misc]
+        def interactive(self, argv: object) -> int:
+            return 7
+
+    exits = Exits(fake.rules)
+    assert main(["exec", str(project), "--", "false"], executor=exits) == 7
+
+
+def test_templates_lists_and_new_copies_one_to_customise(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["templates", "--json"]) == 0
+    listed = {t["name"]: t for t in json.loads(capsys.readouterr().out)["templates"]}
+    assert {"basic", "go-project", "python-project"} <= set(listed)
+    assert "proxy.golang.org" in listed["go-project"]["allowlist"]
+    assert main(["templates", "new", "mine", "--from", "python-project"]) == 0
+    copied = isolated_dirs / "config" / "templates" / "mine"
+    assert (copied / "Dockerfile").read_text().startswith('# devagent "python-project"')
+    assert "devagent create --template mine" in capsys.readouterr().out
+    assert main(["templates", "--json"]) == 0
+    mine = {t["name"]: t for t in json.loads(capsys.readouterr().out)["templates"]}["mine"]
+    assert mine["builtin"] is False
+    assert main(["templates", "new", "mine"]) == 1  # exists already
+    assert "exists already" in capsys.readouterr().err

@@ -155,3 +155,30 @@ def test_podman_specifics(options: EnvironmentOptions) -> None:
     assert podman_json["updateRemoteUserUID"] is False
     docker_json = json.loads(DevcontainerGenerator().generate(options).files["devcontainer.json"])
     assert "updateRemoteUserUID" not in docker_json
+
+
+def test_extra_cas_are_trusted_from_the_first_build_step(options: EnvironmentOptions) -> None:
+    plain = DevcontainerGenerator().generate(options).files["Dockerfile"].decode()
+    assert "devagent-extra.crt" not in plain
+    files = DevcontainerGenerator().generate(replace(options, extra_ca_certificates=b"PEM\n")).files
+    lines = files["Dockerfile"].decode().splitlines()
+    assert files["extra-ca-certificates.pem"] == b"PEM\n"
+    first_from = next(i for i, line in enumerate(lines) if line.startswith("FROM "))
+    first_run = next(i for i, line in enumerate(lines) if line.startswith("RUN apt-get"))
+    copy = lines.index(
+        "COPY extra-ca-certificates.pem /usr/local/share/ca-certificates/devagent-extra.crt"
+    )
+    assert first_from < copy < first_run  # before the template's own downloads
+
+
+def test_credentials_are_mounted_read_only_and_exported_by_login_shells(
+    options: EnvironmentOptions, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secrets" / "claude"
+    compose = _compose(replace(options, secrets=(("claude", secret),)))
+    assert f"{secret}:/run/secrets/devagent/claude:ro" in compose["services"]["app"]["volumes"]
+    assert "ANTHROPIC_API_KEY" not in compose["services"]["app"]["environment"]
+    files = DevcontainerGenerator().generate(options).files
+    assert "/etc/profile.d/devagent-credentials.sh" in files["Dockerfile"].decode()
+    profile = files["devagent-credentials.sh"].decode()
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in profile and "/run/secrets/devagent/claude" in profile

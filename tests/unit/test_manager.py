@@ -19,7 +19,13 @@ RECORDED_PROJECT = "/tmp/demo/proj"
 
 
 def _manager(fake: FakeExecutor, paths: Paths, config: Config | None = None) -> Manager:
-    return Manager(Runtime(Engine("docker", "docker"), fake), paths, config or Config())
+    """A manager whose default template, "bare", lists no hosts (exact allowlists below)."""
+    bare = paths.user_templates_dir / "bare"
+    bare.mkdir(parents=True, exist_ok=True)
+    (bare / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (bare / "template.yaml").write_text("description: nothing allowed\n")
+    config = (config or Config()).model_copy(update={"default_template": "bare"})
+    return Manager(Runtime(Engine("docker", "docker"), fake), paths, config)
 
 
 def test_merge_allowlists_validates_normalizes_and_dedupes() -> None:
@@ -375,3 +381,25 @@ def test_allow_rejects_a_bad_entry_without_changing_anything(paths: Paths, tmp_p
     with pytest.raises(ConfigError, match="is a URL"):
         manager.allow(project, ["https://x.test/"])
     assert _policy(project) == before
+
+
+def test_credentials_are_copied_privately_and_a_missing_one_is_a_warning(
+    paths: Paths, tmp_path: Path
+) -> None:
+    from devagent.config import Credentials
+
+    token = tmp_path / "token"
+    token.write_text("sk-ant-oat01-x\n")
+    config = Config(credentials=Credentials(claude=token, github=tmp_path / "missing"))
+    manager = _manager(docker_fake(), paths, config)
+    project = identify(tmp_path)
+    ((name, copy),) = manager.prepare_secrets(project)
+    assert name == "claude" and copy.read_text() == "sk-ant-oat01-x\n"
+    assert copy.parent.stat().st_mode & 0o777 == 0o700
+    inode = copy.stat().st_ino
+    token.write_text("sk-ant-oat01-rotated\n")
+    manager.prepare_secrets(project)
+    assert copy.read_text() == "sk-ant-oat01-rotated\n" and copy.stat().st_ino == inode  # in place
+    (warning,) = manager.credential_warnings()
+    assert "credentials.github" in warning and "does not exist" in warning
+    assert "log in" in _manager(docker_fake(), paths).credential_warnings()[0]

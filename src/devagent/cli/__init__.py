@@ -32,6 +32,11 @@ _COMMANDS = {
     "logs": "devagent.cli.logs:logs",
     "doctor": "devagent.cli.doctor:doctor",
     "completion": "devagent.cli.completion:completion",
+    "exec": "devagent.cli.exec_cmd:exec_command",
+    "shell": "devagent.cli.shell:shell",
+    "claude": "devagent.cli.claude:claude",
+    "sessions": "devagent.cli.sessions:sessions",
+    "templates": "devagent.cli.templates_cmd:templates",
 }
 
 

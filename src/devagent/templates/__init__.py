@@ -6,6 +6,8 @@ Built-in templates ship inside this package; users add or override them in
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +19,7 @@ from devagent.config import AllowlistEntry, Paths, ResourceOverrides, load_yaml_
 from devagent.errors import ConfigError
 
 MANIFEST = "template.yaml"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 DOCKERFILE = "Dockerfile"
 
 
@@ -96,3 +99,15 @@ def get(name: str, paths: Paths) -> Template:
         )
     directory, builtin = candidates[name]
     return _load(directory, builtin=builtin)
+
+
+def copy_template(source: str, name: str, paths: Paths) -> Path:
+    """Copy template ``source`` to the user's template dir as ``name``, to customise it."""
+    if not _NAME.match(name):
+        raise ConfigError(f"{name!r} is not a template name (letters, digits, '-', '_')")
+    original = get(source, paths)
+    target = paths.user_templates_dir / name
+    if target.exists():
+        raise ConfigError(f"{target} exists already", hint="choose another name, or edit it")
+    shutil.copytree(original.directory, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target

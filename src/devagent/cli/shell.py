@@ -1,0 +1,24 @@
+"""devagent shell: an interactive shell in a project's app container, as the agent."""
+
+from __future__ import annotations
+
+import shlex
+
+import click
+
+from devagent.cli.context import AppContext
+from devagent.cli.exec_cmd import attached_to_terminal
+
+
+@click.command()
+@click.argument("target", required=False, metavar="[PATH|CONTAINER]")
+@click.option("--print", "print_only", is_flag=True, help="Print the engine command instead.")
+@click.pass_obj
+def shell(app: AppContext, target: str | None, print_only: bool) -> int:
+    """Open a login shell as the container user in the workspace."""
+    manager = app.manager
+    argv = manager.exec_argv(manager.resolve(target), ["bash", "-l"], tty=attached_to_terminal())
+    if print_only:
+        click.echo(shlex.join(argv))
+        return 0
+    return manager.run_interactive(argv)
