@@ -94,7 +94,23 @@ class Doctor:
             yield self._proxy_image(engine)
             yield self._disk(engine, info)
             yield from self._engine_quirks(engine, info)
-        yield self._devcontainer_cli()
+        cli = self._devcontainer_cli()
+        yield cli
+        if cli.status == "ok" and "podman" in {e.name for e, _ in answering}:
+            yield DoctorCheck(
+                "podman with the devcontainer CLI", "ok",
+                "known issue handled: the CLI's UID-update image would start FROM localhost/..."
+                " and fail; devagent sets updateRemoteUserUID: false for Podman (rootless "
+                "Podman maps the user with keep-id instead)",
+            )  # fmt: skip
+        if answering:
+            yield DoctorCheck(
+                "DNS on internal networks", "ok",
+                "some engine versions answer external names on internal networks (Podman's "
+                "aardvark-dns, Docker's embedded DNS forwarding): devagent points the app's "
+                "resolver at 127.0.0.1 and turns Podman's DNS off there; `devagent verify` "
+                "checks that no external name resolves",
+            )  # fmt: skip
         if {e.name for e, _ in answering} == {"docker", "podman"} or (
             "podman" in {e.name for e, _ in answering} and shutil.which("dockerd")
         ):

@@ -335,14 +335,17 @@ class Manager:
 
     def verify(self, project: Project) -> VerifyResult:
         """The isolation self-test, tried from inside the app, and the files' integrity."""
+        self._require_running(project)
+        return self.isolation(project)
+
+    def _require_running(self, project: Project) -> None:
         self._require_files(project)
         state = self.status(project).state
         if state != "running":
             raise ProjectError(
-                f"the environment of {project.path} is {state}: there is nothing to test",
+                f"the environment of {project.path} is {state}",
                 hint=f"start it with `devagent start {project.path}`",
             )
-        return self.isolation(project)
 
     def isolation(self, project: Project) -> VerifyResult:
         """Every check of a running environment: its files, then its ways out."""
@@ -464,13 +467,7 @@ class Manager:
 
         ``login`` runs it through a login shell, which exports the credentials.
         """
-        self._require_files(project)
-        state = self.status(project).state
-        if state != "running":
-            raise ProjectError(
-                f"the environment of {project.path} is {state}",
-                hint=f"start it with `devagent start {project.path}`",
-            )
+        self._require_running(project)
         try:
             settings = json.loads(
                 (project.devcontainer_dir / "devcontainer.json").read_text(encoding="utf-8")

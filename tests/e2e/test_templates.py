@@ -5,12 +5,13 @@ the Claude credential reaches the agent's shell and nothing else."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import FAKE_CLAUDE_TOKEN, Sandbox, make_sandbox
+from tests.e2e.conftest import FAKE_CLAUDE_TOKEN, Sandbox, make_sandbox, run
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +76,19 @@ def test_the_claude_credential_reaches_the_agent_and_nothing_else(templated: San
     # Onboarding is done, so Claude Code starts straight away; the config persists.
     settings = json.loads(_in_app(templated, "cat ~/.claude/.claude.json"))
     assert settings["hasCompletedOnboarding"] is True
+
+
+def test_basic_template_claude_in_tmux_with_the_credential(sandbox: Sandbox) -> None:
+    """`devagent claude` on a real terminal: tmux in the sandbox runs Claude Code."""
+    path = str(sandbox.project)
+    shell = sandbox.devagent_run(
+        ["exec", path, "--", "bash", "-c", "echo $CLAUDE_CODE_OAUTH_TOKEN"]
+    )
+    assert shell.stdout.strip() == FAKE_CLAUDE_TOKEN
+    assert FAKE_CLAUDE_TOKEN not in sandbox.engine_run("inspect", sandbox.app).stdout
+    # `script` gives devagent a terminal; `claude --version` ends the session by itself.
+    command = shlex.join(sandbox.devagent_argv("claude", path, "--", "--version"))
+    attached = run(["script", "-qec", command, "/dev/null"], check=False,
+                   env=sandbox.process_env())  # fmt: skip
+    assert attached.returncode == 0, attached.stdout
+    assert "(Claude Code)" in attached.stdout

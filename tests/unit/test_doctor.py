@@ -58,6 +58,7 @@ def test_a_healthy_machine() -> None:
     assert statuses(report) == {
         "docker": "ok", "compose (docker)": "ok", "proxy image (docker)": "ok",
         "disk (docker)": statuses(report)["disk (docker)"], "devcontainer CLI": "ok",
+        "DNS on internal networks": "ok",
     }  # fmt: skip
     assert report.to_json()["ok"] is True
     assert {"name", "status", "detail", "fix"} == set(report.to_json()["checks"][0])

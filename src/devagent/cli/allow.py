@@ -33,10 +33,18 @@ def allow(app: AppContext, arguments: tuple[str, ...], as_json: bool) -> None:
     """Allow HOSTs (example.com, *.example.com, host:8443, 'host passthrough') for the
     project at PATH (default: the current directory). A running proxy applies the change to
     its next request; nothing restarts."""
+    change_allowlist(app, arguments, as_json, "allow")
+
+
+def change_allowlist(
+    app: AppContext, arguments: tuple[str, ...], as_json: bool, action: str
+) -> None:
+    """allow and deny: the same steps, one Manager call apart."""
     hosts, target = split_target(arguments)
     manager = app.manager
-    result = manager.allow(manager.resolve(target), hosts)
+    change = manager.allow if action == "allow" else manager.deny
+    result = change(manager.resolve(target), hosts)
     if as_json:
         print_json(result.to_json())
     else:
-        render_allowlist(app.console, result, asked=hosts, action="allow")
+        render_allowlist(app.console, result, asked=hosts, action=action)

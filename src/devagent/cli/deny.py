@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from devagent.cli.allow import split_target
+from devagent.cli.allow import change_allowlist
 from devagent.cli.context import AppContext
-from devagent.render import print_json, render_allowlist
 
 
 @click.command()
@@ -16,10 +15,4 @@ from devagent.render import print_json, render_allowlist
 def deny(app: AppContext, arguments: tuple[str, ...], as_json: bool) -> None:
     """Remove HOSTs from the allowlist of the project at PATH (default: the current
     directory), whether config, template or project listed them. Live, like allow."""
-    hosts, target = split_target(arguments)
-    manager = app.manager
-    result = manager.deny(manager.resolve(target), hosts)
-    if as_json:
-        print_json(result.to_json())
-    else:
-        render_allowlist(app.console, result, asked=hosts, action="deny")
+    change_allowlist(app, arguments, as_json, "deny")
