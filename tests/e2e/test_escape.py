@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -178,8 +179,9 @@ ATTEMPTS = [
             r"\A\.devcontainer/filter\.py\n.*Device or resource busy",
             "grep -c '^addons = ' /workspaces/sample-project/.devcontainer/filter.py", r"^1$",
             user=OWNER),
-    Attempt("read-the-proxy-ca-key", "grep -rlI -E -- '-----BEGIN [A-Z ]*PRIVATE KEY-----' / "
-            "--exclude-dir=proc --exclude-dir=sys 2>/dev/null; echo end", r"\Aend",
+    # A line of the proxy CA's real private key, looked for in every file the app can read.
+    Attempt("read-the-proxy-ca-key", "grep -rlIF -D skip -- '{key_line}' / --exclude-dir=proc "
+            "--exclude-dir=sys --exclude-dir=dev 2>/dev/null; echo end", r"\Aend",
             "cat /etc/devagent/proxy-ca.crt", r"BEGIN CERTIFICATE", user="root"),
     Attempt("engine-socket",
             "ls /var/run/docker.sock /run/podman/podman.sock /run/user/*/podman/podman.sock "
@@ -198,6 +200,7 @@ class Targets:
     upstream_ip: str
     proxy_ip: str
     gateway: str
+    key_line: str
 
     def fill(self, text: str) -> str:
         upstream_int = str(int(ipaddress.IPv4Address(self.upstream_ip)))
@@ -206,6 +209,7 @@ class Targets:
             .replace("{upstream_int}", upstream_int)
             .replace("{proxy_ip}", self.proxy_ip)
             .replace("{gateway}", self.gateway)
+            .replace("{key_line}", self.key_line)
         )
 
 
@@ -215,7 +219,10 @@ def targets(sandbox: Sandbox, upstream: str) -> Targets:
     upstream_ip = networks[f"devagent-{sandbox.hash}-egress"]["IPAddress"]
     proxy_ip = sandbox.app_sh("getent hosts proxy").stdout.split()[0]
     subnet = ipaddress.ip_network(f"{proxy_ip}/28", strict=False)
-    return Targets(upstream_ip, proxy_ip, str(subnet.network_address + 1))
+    key_file = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-certs" / sandbox.hash
+    pem = (key_file / "mitmproxy-ca.pem").read_text().splitlines()
+    key_line = pem[pem.index(next(line for line in pem if "PRIVATE KEY" in line)) + 1]
+    return Targets(upstream_ip, proxy_ip, str(subnet.network_address + 1), key_line)
 
 
 def bash(sandbox: Sandbox, script: str, user: str) -> str:

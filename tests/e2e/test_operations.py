@@ -205,7 +205,7 @@ def test_exec_passes_arguments_and_exit_code_and_sessions_are_real_tmux(sandbox:
     )
     sandbox.devagent("sessions", "new", "work", path)
     listed = sandbox.devagent("sessions", path).stdout
-    assert listed.startswith("work\t") and "detached" in listed
+    assert listed.split() == ["work", "1", "windows", "detached"]
     running = sandbox.app_sh("tmux list-sessions -F '#{session_name}'").stdout.split()
     assert running == ["work"]  # the agent's own tmux server sees it
     sandbox.devagent("sessions", "kill", "work", path)

@@ -28,7 +28,8 @@ def sessions(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
             raise click.UsageError(f"usage: devagent sessions {action} NAME [PATH]")
         name, target = words[1], (words[2] if len(words) == 3 else None)
     tmux = {
-        "list": ["tmux", "list-sessions", "-F", "#{session_name}\t#{session_windows} windows\t"
+        # tmux prints control characters as "_": columns are set apart by spaces.
+        "list": ["tmux", "list-sessions", "-F", "#{session_name}  #{session_windows} windows  "
                  "#{?session_attached,attached,detached}"],
         "new": ["tmux", "new-session", "-d", "-s", str(name), "bash", "-l"],
         "kill": ["tmux", "kill-session", "-t", str(name)],
