@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from devagent.errors import ConfigError
 from devagent.proxy.allowlist import InvalidHost, parse_entry
+from devagent.results import AllowlistEntryView, AllowlistResult
 
 Source = Literal["config", "template", "project"]
 
@@ -105,3 +106,14 @@ class Layers:
             for entry in canonical(entries):
                 found.setdefault(entry, []).append(source)
         return {entry: found[entry] for entry in self.effective()}
+
+
+def describe(
+    project_path: str, layers: Layers, *, added: tuple[str, ...] = (),
+    removed: tuple[str, ...] = (), live: bool = False,
+) -> AllowlistResult:  # fmt: skip
+    """The result of allowlist, allow and deny: what is in force, from where, what changed."""
+    entries = tuple(
+        AllowlistEntryView(entry, tuple(sources)) for entry, sources in layers.sources().items()
+    )
+    return AllowlistResult(project_path, entries, layers.project.deny, added, removed, live)

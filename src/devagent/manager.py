@@ -14,21 +14,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent.allowlists import Layers, ProjectEntries, canonical, merge_allowlists
+from devagent import credentials
+from devagent.allowlists import Layers, ProjectEntries, canonical, describe, merge_allowlists
 from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.options import PROXY_HOST, PROXY_PORT
 from devagent.project import (
     LABEL_PROJECT_HASH,
-    LABEL_SIDECAR_OF,
-    LABEL_SIDECAR_TYPE,
     Project,
     identify,
     internal_subnet,
     looks_like_container_name,
 )
 from devagent.results import (
-    AllowlistEntryView,
     AllowlistResult,
     CreateResult,
     Environment,
@@ -36,9 +34,10 @@ from devagent.results import (
     ListResult,
     Progress,
     ProgressEvent,
+    group_environments,
     no_progress,
 )
-from devagent.runtime import ContainerInfo, Runtime
+from devagent.runtime import Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
 from devagent.verify import Check, VerifyResult, read_routes, run_checks
@@ -91,7 +90,7 @@ class Manager:
         logs_dir = self.paths.proxy_logs_dir(project.hash)
         for directory in (claude_dir, logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
-        self._seed_claude_config(claude_dir, template.manifest.remote_uid)
+        credentials.seed_claude_config(claude_dir, template.manifest.remote_uid)
         ca_cert = ensure_ca(certs_dir, common_name=f"devagent proxy CA {project.hash}")
         engine = self.runtime.engine.name
         return EnvironmentOptions(
@@ -114,57 +113,11 @@ class Manager:
             secrets=self.prepare_secrets(project),
         )
 
-    def _seed_claude_config(self, claude_dir: Path, uid: int) -> None:
-        """Onboarding done, so the agent starts straight away; owned by the agent's user."""
-        settings = claude_dir / ".claude.json"
-        if not settings.exists():
-            settings.write_text(json.dumps({"hasCompletedOnboarding": True}) + "\n")
-        if os.geteuid() == 0:  # rootful engine: the agent's uid must own its own config
-            for path in (claude_dir, *claude_dir.rglob("*")):
-                os.lchown(path, uid, uid)
-
     def prepare_secrets(self, project: Project) -> tuple[tuple[str, Path], ...]:
-        """Copy the configured credential files where only the app (read-only) sees them.
-
-        Rewritten in place, not replaced, so that a running container's mount sees a new
-        token. A missing file is a warning (see ``credential_warnings``), not an error.
-        """
-        directory = self.paths.secrets_dir(project.hash)
-        directory.mkdir(parents=True, exist_ok=True)
-        directory.chmod(0o700)  # other host users: nothing to see here
-        prepared = []
-        for name, source in self._credentials():
-            try:
-                value = Path(source).expanduser().read_bytes().strip()
-            except OSError:
-                continue
-            target = directory / name
-            with target.open("wb") as handle:  # in place: keeps the inode mounted
-                handle.write(value + b"\n")
-            target.chmod(0o644)  # the container user reads it, whatever its uid
-            prepared.append((name, target))
-        return tuple(prepared)
-
-    def _credentials(self) -> list[tuple[str, Path]]:
-        credentials = self.config.credentials
-        return [
-            (name, path)
-            for name, path in (("claude", credentials.claude), ("github", credentials.github))
-            if path is not None
-        ]
+        return credentials.prepare(self.paths.secrets_dir(project.hash), self.config.credentials)
 
     def credential_warnings(self) -> tuple[str, ...]:
-        warnings = []
-        if self.config.credentials.claude is None:
-            warnings.append(
-                "no Claude credential configured: Claude Code will ask to log in; run "
-                "`claude setup-token` on the host, save the token to a file and set "
-                "credentials.claude to it in config.yaml"
-            )
-        for name, path in self._credentials():
-            if not Path(path).expanduser().is_file():
-                warnings.append(f"credentials.{name}: {path} does not exist; it is not mounted")
-        return tuple(warnings)
+        return credentials.warnings(self.config.credentials)
 
     def _merge_guarded_hosts(self, template: Template) -> tuple[str, ...]:
         block = template.manifest.block_github_merges
@@ -493,7 +446,7 @@ class Manager:
     def allowlist(self, project: Project) -> AllowlistResult:
         """The entries in force for a project, with where each comes from."""
         self._require_files(project)
-        return self._allowlist_result(project, self._current_layers(project))
+        return describe(str(project.path), self._current_layers(project))
 
     def allow(self, project: Project, entries: Sequence[str]) -> AllowlistResult:
         """Add entries; a running proxy applies them to its next request."""
@@ -524,23 +477,12 @@ class Manager:
         own.save(self.paths.project_allowlist_file(project.hash))
         replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
         self.record_generated(project)
-        return self._allowlist_result(
-            project,
+        return describe(
+            str(project.path),
             after,
             added=tuple(sorted(new - old)),
             removed=tuple(sorted(old - new)),
             live=self.status(project).state == "running",
-        )
-
-    def _allowlist_result(
-        self, project: Project, layers: Layers, *, added: tuple[str, ...] = (),
-        removed: tuple[str, ...] = (), live: bool = False,
-    ) -> AllowlistResult:  # fmt: skip
-        entries = tuple(
-            AllowlistEntryView(entry, tuple(sources)) for entry, sources in layers.sources().items()
-        )
-        return AllowlistResult(
-            str(project.path), entries, layers.project.deny, added, removed, live
         )
 
     # --- refresh / list -----------------------------------------------------------------
@@ -558,32 +500,3 @@ class Manager:
         return Environment(str(project.path), project.hash, self.runtime.engine.name)
 
     refresh = list
-
-
-def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list[Environment]:
-    """Pair each project's app and proxy containers into one Environment."""
-    apps: dict[str, ContainerInfo] = {}
-    proxies: dict[str, ContainerInfo] = {}
-    paths: dict[str, str] = {}
-    for container in containers:
-        sidecar_of = container.labels.get(LABEL_SIDECAR_OF)
-        key = sidecar_of or container.labels.get(LABEL_PROJECT_HASH, "")
-        if not key:
-            continue
-        if sidecar_of is None:
-            apps[key] = container
-        elif container.labels.get(LABEL_SIDECAR_TYPE) == "proxy":
-            proxies[key] = container
-        else:
-            continue  # the netguard step: it runs and exits
-        paths.setdefault(key, Environment.project_path_of(container))
-    return [
-        Environment(
-            project_path=paths[key] or "?",
-            project_hash=key,
-            engine=engine,
-            app=apps.get(key),
-            proxy=proxies.get(key),
-        )
-        for key in sorted(paths, key=lambda k: (paths[k], k))
-    ]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from devagent.project import LABEL_PROJECT_PATH, LABEL_TEMPLATE
+from devagent.project import (
+    LABEL_PROJECT_HASH,
+    LABEL_PROJECT_PATH,
+    LABEL_SIDECAR_OF,
+    LABEL_SIDECAR_TYPE,
+    LABEL_TEMPLATE,
+)
 from devagent.runtime.engine import ContainerInfo
 
 State = Literal["running", "stopped", "partial", "missing"]
@@ -149,3 +155,32 @@ class AllowlistResult:
             "removed": list(self.removed),
             "live": self.live,
         }
+
+
+def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list[Environment]:
+    """Pair each project's app and proxy containers into one Environment."""
+    apps: dict[str, ContainerInfo] = {}
+    proxies: dict[str, ContainerInfo] = {}
+    paths: dict[str, str] = {}
+    for container in containers:
+        sidecar_of = container.labels.get(LABEL_SIDECAR_OF)
+        key = sidecar_of or container.labels.get(LABEL_PROJECT_HASH, "")
+        if not key:
+            continue
+        if sidecar_of is None:
+            apps[key] = container
+        elif container.labels.get(LABEL_SIDECAR_TYPE) == "proxy":
+            proxies[key] = container
+        else:
+            continue  # the netguard step: it runs and exits
+        paths.setdefault(key, Environment.project_path_of(container))
+    return [
+        Environment(
+            project_path=paths[key] or "?",
+            project_hash=key,
+            engine=engine,
+            app=apps.get(key),
+            proxy=proxies.get(key),
+        )
+        for key in sorted(paths, key=lambda k: (paths[k], k))
+    ]
