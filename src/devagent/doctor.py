@@ -17,7 +17,7 @@ from typing import Any, Literal
 from devagent.errors import EngineError
 from devagent.runtime.compose import CANDIDATES
 from devagent.runtime.devcontainer_cli import version_argv as devcontainer_version_argv
-from devagent.runtime.engine import Engine, EngineName
+from devagent.runtime.engine import Engine, EngineFacts, EngineName
 from devagent.runtime.executor import CommandResult, Executor
 from devagent.runtime.firewall import forward_rules_argv, parse_forward
 
@@ -37,6 +37,15 @@ class DoctorCheck:
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class _Answering:
+    """An engine that answered, with its `info` once parsed."""
+
+    engine: Engine
+    info: dict[str, Any]
+    facts: EngineFacts
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,16 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+def compose_version(executor: Executor, engine: Engine) -> str | None:
+    """``"<variant> <version>"`` of the first compose tool that answers for ``engine``."""
+    for candidate in CANDIDATES[engine.name]:
+        result = _run(executor, candidate.version_argv())
+        if result is not None and result.returncode == 0:
+            words = _first_line(result.stdout).split()
+            return f"{candidate.variant} {words[-1] if words else '?'}"
+    return None
+
+
 class Doctor:
     def __init__(self, executor: Executor, choice: str = "auto") -> None:
         self.executor = executor
@@ -74,13 +93,14 @@ class Doctor:
         return DoctorReport(tuple(self._checks()))
 
     def _checks(self) -> Iterator[DoctorCheck]:
-        answering: list[tuple[Engine, dict[str, Any]]] = []
+        answering: list[_Answering] = []
         engine_checks = []
         for name in self.names:
-            check, info = self._engine(Engine(name, name))
+            check, answer = self._engine(Engine(name, name))
             engine_checks.append(check)
-            if info is not None:
-                answering.append((Engine(name, name), info))
+            if answer is not None:
+                answering.append(answer)
+        names = {answer.engine.name for answer in answering}
         for check in engine_checks:
             # Choosing automatically, one engine that answers is enough.
             yield replace(check, status="warn") if answering and check.status == "fail" else check
@@ -89,14 +109,14 @@ class Doctor:
                 "container engine", "fail", "no engine answers: devagent cannot run here",
                 "install and start Docker (scripts/setup) or Podman (scripts/setup-podman)",
             )  # fmt: skip
-        for engine, info in answering:
-            yield self._compose(engine)
-            yield self._proxy_image(engine)
-            yield self._disk(engine, info)
-            yield from self._engine_quirks(engine, info)
+        for answer in answering:
+            yield self._compose(answer.engine)
+            yield self._proxy_image(answer.engine)
+            yield self._disk(answer.engine, answer.info)
+            yield from self._engine_quirks(answer)
         cli = self._devcontainer_cli()
         yield cli
-        if cli.status == "ok" and "podman" in {e.name for e, _ in answering}:
+        if cli.status == "ok" and "podman" in names:
             yield DoctorCheck(
                 "podman with the devcontainer CLI", "ok",
                 "known issue handled: the CLI's UID-update image would start FROM localhost/..."
@@ -111,12 +131,10 @@ class Doctor:
                 "resolver at 127.0.0.1 and turns Podman's DNS off there; `devagent verify` "
                 "checks that no external name resolves",
             )  # fmt: skip
-        if {e.name for e, _ in answering} == {"docker", "podman"} or (
-            "podman" in {e.name for e, _ in answering} and shutil.which("dockerd")
-        ):
+        if "podman" in names and ("docker" in names or shutil.which("dockerd")):
             yield self._firewall_conflict(answering)
 
-    def _engine(self, engine: Engine) -> tuple[DoctorCheck, dict[str, Any] | None]:
+    def _engine(self, engine: Engine) -> tuple[DoctorCheck, _Answering | None]:
         name = f"{engine.name}"
         version = _run(self.executor, engine.version_argv())
         if version is None:
@@ -135,21 +153,15 @@ class Doctor:
             info: dict[str, Any] = json.loads(info_result.stdout) if info_result else {}
         except ValueError:
             info = {}
-        facts = engine.parse_info(json.dumps(info)) if info else None
-        mode = "rootless" if facts and facts.rootless else "rootful"
-        detail = f"{version.stdout.strip()} ({mode})"
-        return DoctorCheck(name, "ok", detail), info
+        facts = engine.parse_info(json.dumps(info))
+        detail = f"{version.stdout.strip()} ({'rootless' if facts.rootless else 'rootful'})"
+        return DoctorCheck(name, "ok", detail), _Answering(engine, info, facts)
 
     def _compose(self, engine: Engine) -> DoctorCheck:
-        tried = []
-        for candidate in CANDIDATES[engine.name]:
-            result = _run(self.executor, candidate.version_argv())
-            tried.append(candidate.variant)
-            if result is not None and result.returncode == 0:
-                version = _first_line(result.stdout).split()[-1] if result.stdout.strip() else "?"
-                return DoctorCheck(
-                    f"compose ({engine.name})", "ok", f"{candidate.variant} {version}"
-                )
+        found = compose_version(self.executor, engine)
+        if found is not None:
+            return DoctorCheck(f"compose ({engine.name})", "ok", found)
+        tried = [candidate.variant for candidate in CANDIDATES[engine.name]]
         fix = (
             "apt-get install docker-compose (or the compose plugin)"
             if engine.name == "docker"
@@ -194,10 +206,10 @@ class Doctor:
             return DoctorCheck(f"disk ({engine.name})", "warn", detail, fix)
         return DoctorCheck(f"disk ({engine.name})", "ok", detail)
 
-    def _engine_quirks(self, engine: Engine, info: dict[str, Any]) -> Iterator[DoctorCheck]:
-        if engine.name != "podman":
+    def _engine_quirks(self, answer: _Answering) -> Iterator[DoctorCheck]:
+        if answer.engine.name != "podman":
             return
-        facts = engine.parse_info(json.dumps(info))
+        info, facts = answer.info, answer.facts
         driver = str(info.get("store", {}).get("graphDriverName", ""))
         if driver == "vfs":
             yield DoctorCheck(
@@ -221,11 +233,9 @@ class Doctor:
                 "boot with systemd.unified_cgroup_hierarchy=1 and delegate cpu, memory, pids",
             )  # fmt: skip
 
-    def _firewall_conflict(self, answering: list[tuple[Engine, dict[str, Any]]]) -> DoctorCheck:
+    def _firewall_conflict(self, answering: list[_Answering]) -> DoctorCheck:
         name = "docker and podman firewall"
-        rootful_podman = any(
-            e.name == "podman" and not e.parse_info(json.dumps(i)).rootless for e, i in answering
-        )
+        rootful_podman = any(a.engine.name == "podman" and not a.facts.rootless for a in answering)
         if not rootful_podman or os.geteuid() != 0:
             return DoctorCheck(name, "ok", "no conflict (rootless podman has its own network)")
         rules = _run(self.executor, forward_rules_argv())
@@ -254,12 +264,9 @@ def tool_versions(executor: Executor) -> list[tuple[str, str]]:
             found.append((name, "installed, not answering"))
             continue
         found.append((name, result.stdout.strip()))
-        for candidate in CANDIDATES[engine.name]:
-            compose = _run(executor, candidate.version_argv())
-            if compose is not None and compose.returncode == 0:
-                version = _first_line(compose.stdout).split()[-1] if compose.stdout.strip() else "?"
-                found.append((f"  compose ({name})", f"{candidate.variant} {version}"))
-                break
+        compose = compose_version(executor, engine)
+        if compose is not None:
+            found.append((f"  compose ({name})", compose))
     cli = _run(executor, devcontainer_version_argv())
     ok = cli is not None and cli.returncode == 0
     found.append(("devcontainer CLI", cli.stdout.strip() if ok and cli else "not found"))
