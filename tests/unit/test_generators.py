@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import http.server
 import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import yaml
 from mitmproxy.addons.script import load_script
 from mitmproxy.test import taddons, tflow, tutils
@@ -182,3 +191,59 @@ def test_credentials_are_mounted_read_only_and_exported_by_login_shells(
     assert "/etc/profile.d/devagent-credentials.sh" in files["Dockerfile"].decode()
     profile = files["devagent-credentials.sh"].decode()
     assert "CLAUDE_CODE_OAUTH_TOKEN" in profile and "/run/secrets/devagent/claude" in profile
+
+
+def test_generated_filter_is_the_proxy_program(options: EnvironmentOptions, tmp_path: Path) -> None:
+    """`python3 filter.py` (the proxy's command line) serves: allowlisted passes, else 403."""
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) as upstream:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
+        port = upstream.server_address[1]
+        files = (
+            ComposeGenerator().generate(replace(options, allowlist=(f"127.0.0.1:{port}",))).files
+        )
+        (tmp_path / "allowlist.json").write_bytes(files["policy/allowlist.json"])
+        source = files["filter.py"].replace(b"/etc/devagent/policy", str(tmp_path).encode())
+        script = tmp_path / "filter.py"
+        script.write_bytes(source.replace(b"/var/log/devagent", str(tmp_path).encode()))
+        command = json.loads(files["Dockerfile.proxy"].decode().split("ENTRYPOINT ", 1)[1])
+        assert command[:2] == ["python3", "/opt/devagent/filter.py"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            listen = probe.getsockname()[1]
+        argv = [sys.executable, str(script), *command[2:], "--listen-host", "127.0.0.1"]
+        argv[argv.index("--listen-port") + 1] = str(listen)
+        argv = [a.replace("/var/lib/devagent/certs", str(tmp_path / "certs")) for a in argv]
+        proxy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{listen}"})
+            )
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    with opener.open(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                        assert reply.read() == b"hello"
+                    break
+                except (ConnectionError, urllib.error.URLError):
+                    assert proxy.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.1)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                opener.open(f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}/")
+            assert refused.value.code == 403
+        finally:
+            proxy.terminate()
+            output = proxy.communicate(timeout=20)[0]
+        assert proxy.returncode == 0, output
+    decisions = [json.loads(line)["decision"] for line in (tmp_path / "requests.jsonl").open()]
+    assert decisions == ["allowed", "blocked"]
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, *args: object) -> None:
+        pass

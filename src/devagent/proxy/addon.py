@@ -144,22 +144,31 @@ class AllowlistFile:
 
 
 class RequestLog:
-    """Appends one JSON object per decision to a file, keeping at most two generations."""
+    """Appends one JSON object per decision to a file, keeping at most two generations.
+
+    The file stays open between requests (one write and flush each, so readers see every
+    line at once); it is reopened after rotation or an error.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
+        self._handle: Any = None
 
     def write(self, record: dict[str, Any]) -> None:
         if self.path is None:
             return
         line = json.dumps(record, sort_keys=True) + "\n"
         try:
-            if self.path.exists() and self.path.stat().st_size > LOG_MAX_BYTES:
+            if self._handle is None:
+                self._handle = self.path.open("a", encoding="utf-8")
+            elif self._handle.tell() > LOG_MAX_BYTES:
+                self._handle.close()
                 self.path.replace(self.path.with_suffix(".jsonl.1"))
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-        except OSError:
-            pass  # Logging must never decide a request.
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(line)
+            self._handle.flush()
+        except (OSError, ValueError):
+            self._handle = None  # Logging must never decide a request: try again next time.
 
 
 class _ByteCounter:

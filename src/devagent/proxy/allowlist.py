@@ -31,6 +31,8 @@ DEFAULT_TUNNEL_PORTS = frozenset({443})
 DEFAULT_PLAIN_PORTS = frozenset({80, 443})
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# What an IPv4 or IPv6 literal can look like (a superset: ipaddress decides).
+_MAYBE_IP = re.compile(r"^[0-9.]+$|^[0-9a-fA-F:.%]*:[0-9a-zA-Z:.%]*$")
 
 
 class InvalidHost(ValueError):
@@ -44,10 +46,11 @@ def normalize_host(raw: str) -> str:
         host = host[1:-1]
     if not host:
         raise InvalidHost("empty host")
-    try:
-        return ipaddress.ip_address(host).compressed
-    except ValueError:
-        pass
+    if _MAYBE_IP.match(host):  # most names cannot be addresses: skip the costly attempt
+        try:
+            return ipaddress.ip_address(host).compressed
+        except ValueError:
+            pass
     if any(c in host for c in "%@/\\:?#[] \t"):
         raise InvalidHost(f"{raw!r} is not a plain host name")
     if host.endswith("."):
@@ -68,6 +71,8 @@ def normalize_host(raw: str) -> str:
 
 
 def is_ip(host: str) -> bool:
+    if not _MAYBE_IP.match(host):
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -1,8 +1,9 @@
 """Build the proxy's self-contained ``filter.py`` from the real, tested modules.
 
-The file is the allowlist module followed by the addon module (minus the one import that
-ties them together), then the project's policy as data. No code is generated from text
-templates: the policy is a JSON literal read by ``load_policy``.
+The file is the allowlist module, the addon module and the server module (minus the
+imports that tie them together), then the project's policy as data. Run as a program it is
+the proxy (``python3 filter.py``); loaded with ``mitmdump -s`` it is the same addon. No code
+is generated from text templates: the policy is a JSON literal read by ``load_policy``.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ def build_filter_source(policy: dict[str, Any]) -> str:
         "",
         _body(_module_source("allowlist.py")),
         _body(_module_source("addon.py")),
+        _body(_module_source("server.py")),
         f'POLICY = json.loads(r"""\n{policy_json}\n""")',
         "addons = [load_policy(POLICY)]",
+        "",
+        'if __name__ == "__main__":',
+        "    serve(addons[0])",
         "",
     ]
     return "\n".join(parts)
