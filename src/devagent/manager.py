@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devagent import credentials
+from devagent import sessions as tmux
 from devagent.allowlists import Layers, ProjectEntries, canonical, describe, merge_allowlists
 from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
     # that list, status, start and stop stay quick.
     from devagent.config import Config
+    from devagent.facts import ContainerFacts
     from devagent.options import EnvironmentOptions
     from devagent.paths import Paths
     from devagent.templates import Template
@@ -169,6 +171,25 @@ class Manager:
             chunks.append(data.rstrip(b"\n") + b"\n")
         return b"".join(chunks)
 
+    def check_create(
+        self, path: str | Path | None, *, template: str | None, allow: Sequence[str]
+    ) -> tuple[Project, Template]:
+        """What create checks before it touches anything: the folder, template and entries."""
+        from devagent.templates import get as get_template
+
+        project = identify(path or Path.cwd())
+        chosen = get_template(template or self.config.default_template, self.paths)
+        canonical(allow)
+        return project, chosen
+
+    def templates(self) -> list[Template]:
+        from devagent.templates import discover
+
+        return discover(self.paths)
+
+    def request_log_dir(self, project: Project) -> Path:
+        return self.paths.proxy_logs_dir(project.hash)
+
     def create(
         self,
         path: str | Path | None,
@@ -180,10 +201,8 @@ class Manager:
     ) -> CreateResult:
         from devagent.compose import ComposeGenerator
         from devagent.devcontainer import DevcontainerGenerator, write_to_project
-        from devagent.templates import get as get_template
 
-        project = identify(path or Path.cwd())
-        chosen = get_template(template or self.config.default_template, self.paths)
+        project, chosen = self.check_create(path, template=template, allow=allow)
         progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
         options = self.options_for(project, chosen, allow)
         compose = ComposeGenerator().generate(options)
@@ -438,6 +457,34 @@ class Manager:
             tty=tty,
         )
 
+    def shell_argv(self, project: Project, *, tty: bool) -> list[str]:
+        return self.exec_argv(project, tmux.LOGIN_SHELL, tty=tty)
+
+    def claude_argv(self, project: Project, args: Sequence[str] = (), *, tty: bool) -> list[str]:
+        return self.exec_argv(project, tmux.claude_command(args), tty=tty)
+
+    def attach_argv(self, project: Project, session: str, *, tty: bool) -> list[str]:
+        return self.exec_argv(project, tmux.attach_command(session), tty=tty)
+
+    def sessions(self, project: Project) -> tuple[tmux.Session, ...]:
+        """The tmux sessions in the app container (none when tmux has no server)."""
+        argv = self.exec_argv(project, tmux.list_command(), tty=False)
+        result = self.runtime.executor.run(argv, check=False)
+        if result.returncode != 0 and not tmux.no_server(result.stderr):
+            raise ProjectError(f"cannot list tmux sessions: {result.stderr.strip()}")
+        return tmux.parse_sessions(result.stdout)
+
+    def new_session(self, project: Project, name: str) -> None:
+        self._tmux(project, tmux.new_command(name))
+
+    def kill_session(self, project: Project, name: str) -> None:
+        self._tmux(project, tmux.kill_command(name))
+
+    def _tmux(self, project: Project, command: list[str]) -> None:
+        result = self.runtime.executor.run(self.exec_argv(project, command, tty=False), check=False)
+        if result.returncode != 0:
+            raise ProjectError(f"tmux: {result.stderr.strip() or 'failed'}")
+
     def run_interactive(self, argv: Sequence[str]) -> int:
         """Run a command attached to this terminal; returns its exit code."""
         return self.runtime.executor.interactive(argv)
@@ -491,6 +538,18 @@ class Manager:
         return ListResult(
             self.runtime.engine.name,
             tuple(group_environments(self.runtime.managed_containers(), self.runtime.engine.name)),
+        )
+
+    def facts(self, project: Project) -> tuple[ContainerFacts, ...]:
+        """What the engine enforces for the app and the proxy (read back, not as asked)."""
+        from devagent.facts import ContainerFacts
+
+        env = self.status(project)
+        names = [c.name for c in (env.app, env.proxy) if c is not None]
+        return (
+            tuple(ContainerFacts.from_inspect(d) for d in self.runtime.inspect(names))
+            if names
+            else ()
         )
 
     def status(self, project: Project) -> Environment:

@@ -81,6 +81,32 @@ def blocked_hosts(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+class Tail:
+    """New records of a request log since the last look, across rotations (non-blocking)."""
+
+    def __init__(self, log_dir: Path, *, from_start: bool = False) -> None:
+        self.path = log_dir / LOG_NAME
+        self.position, self.inode = (0, None) if from_start else _end(self.path)
+        self._pending = ""
+
+    def poll(self) -> list[dict[str, Any]]:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return []
+        if stat.st_ino != self.inode or stat.st_size < self.position:
+            # Rotated (or first seen): read the new file whole.
+            self.position, self.inode, self._pending = 0, stat.st_ino, ""
+        if stat.st_size <= self.position:
+            return []
+        with self.path.open("r", encoding="utf-8") as handle:
+            handle.seek(self.position)
+            chunk = handle.read()
+            self.position = handle.tell()
+        *lines, self._pending = (self._pending + chunk).split("\n")
+        return [record for line in lines if (record := _parse(line)) is not None]
+
+
 def follow(
     log_dir: Path,
     keep: Callable[[dict[str, Any]], bool],
@@ -89,30 +115,12 @@ def follow(
     stop: Callable[[], bool] = lambda: False,
 ) -> Iterator[dict[str, Any]]:
     """New records as they are appended (from the end of the file), across rotations."""
-    path = log_dir / LOG_NAME
-    position, inode = _end(path)
-    pending = ""
+    tail = Tail(log_dir)
     while not stop():
-        try:
-            stat = path.stat()
-        except OSError:
+        records = tail.poll()
+        yield from (record for record in records if keep(record))
+        if not records:
             time.sleep(interval)
-            continue
-        if stat.st_ino != inode or stat.st_size < position:
-            position, inode, pending = 0, stat.st_ino, ""  # rotated: read the new file whole
-        if stat.st_size > position:
-            with path.open("r", encoding="utf-8") as handle:
-                handle.seek(position)
-                chunk = handle.read()
-                position = handle.tell()
-            pending += chunk
-            *lines, pending = pending.split("\n")
-            for line in lines:
-                record = _parse(line)
-                if record is not None and keep(record):
-                    yield record
-            continue
-        time.sleep(interval)
 
 
 def _end(path: Path) -> tuple[int, int | None]:

@@ -9,8 +9,6 @@ import click
 from devagent.cli.context import AppContext
 from devagent.cli.exec_cmd import attached_to_terminal, split_project
 
-SESSION = "claude"
-
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, type=click.UNPROCESSED, metavar="[PATH] [-- ARGS]")
@@ -24,10 +22,7 @@ def claude(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
     target, args = split_project(words)
     manager = app.manager
     project = manager.resolve(target)
-    start = shlex.join(["claude", *args])
-    # A login shell in the session, so that the credentials are exported for Claude.
-    tmux = ["tmux", "new-session", "-A", "-s", SESSION, f"bash -lc {shlex.quote(start)}"]
-    argv = manager.exec_argv(project, tmux, tty=attached_to_terminal())
+    argv = manager.claude_argv(project, args, tty=attached_to_terminal())
     if print_only:
         click.echo(shlex.join(argv))
         return 0

@@ -6,6 +6,7 @@ import shlex
 
 import click
 
+from devagent import sessions as tmux
 from devagent.cli.context import AppContext
 
 ACTIONS = ("new", "kill")
@@ -22,29 +23,25 @@ def sessions(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
     if action == "list":
         if len(words) > 1:
             raise click.UsageError("sessions takes at most one PATH")
-        name, target = None, (words[0] if words else None)
+        name, target = "", (words[0] if words else None)
     else:
         if len(words) not in (2, 3):
             raise click.UsageError(f"usage: devagent sessions {action} NAME [PATH]")
         name, target = words[1], (words[2] if len(words) == 3 else None)
-    tmux = {
-        # tmux prints control characters as "_": columns are set apart by spaces.
-        "list": ["tmux", "list-sessions", "-F", "#{session_name}  #{session_windows} windows  "
-                 "#{?session_attached,attached,detached}"],
-        "new": ["tmux", "new-session", "-d", "-s", str(name), "bash", "-l"],
-        "kill": ["tmux", "kill-session", "-t", str(name)],
-    }[action]  # fmt: skip
     manager = app.manager
-    argv = manager.exec_argv(manager.resolve(target), tmux, tty=False)
+    project = manager.resolve(target)
     if print_only:
-        click.echo(shlex.join(argv))
+        if action == "list":
+            command = tmux.list_command()
+        else:
+            command = (tmux.new_command if action == "new" else tmux.kill_command)(name)
+        click.echo(shlex.join(manager.exec_argv(project, command, tty=False)))
         return 0
-    result = manager.runtime.executor.run(argv, check=False)
-    if action == "list" and "no server running" in result.stderr:
-        click.echo("No tmux sessions.")
-        return 0
-    if result.stdout:
-        click.echo(result.stdout.rstrip("\n"))
-    if result.returncode != 0:
-        click.echo(result.stderr.strip(), err=True)
-    return result.returncode
+    if action == "new":
+        manager.new_session(project, name)
+    elif action == "kill":
+        manager.kill_session(project, name)
+    else:
+        found = manager.sessions(project)
+        click.echo("\n".join(s.describe() for s in found) if found else "No tmux sessions.")
+    return 0

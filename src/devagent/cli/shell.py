@@ -17,7 +17,7 @@ from devagent.cli.exec_cmd import attached_to_terminal
 def shell(app: AppContext, target: str | None, print_only: bool) -> int:
     """Open a login shell as the container user in the workspace."""
     manager = app.manager
-    argv = manager.exec_argv(manager.resolve(target), ["bash", "-l"], tty=attached_to_terminal())
+    argv = manager.shell_argv(manager.resolve(target), tty=attached_to_terminal())
     if print_only:
         click.echo(shlex.join(argv))
         return 0
