@@ -37,6 +37,7 @@ _COMMANDS = {
     "claude": "devagent.cli.claude:claude",
     "sessions": "devagent.cli.sessions:sessions",
     "templates": "devagent.cli.templates_cmd:templates",
+    "tui": "devagent.cli.tui:tui",
 }
 
 
@@ -67,7 +68,11 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--version",
     is_flag=True,
@@ -99,6 +104,14 @@ def cli(ctx: click.Context, config_dir: str | None, runtime: str | None, verbose
         verbose=verbose,
         executor=injected.get("executor"),
     )
+    if ctx.invoked_subcommand is None:
+        # Bare `devagent`: the terminal UI on a terminal, else the help.
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            tui = LazyGroup.get_command(cli, ctx, "tui")
+            assert tui is not None
+            ctx.invoke(tui)
+        else:
+            click.echo(ctx.get_help())
 
 
 def main(argv: Sequence[str] | None = None, *, executor: Executor | None = None) -> int:
