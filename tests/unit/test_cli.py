@@ -239,3 +239,17 @@ def test_templates_lists_and_new_copies_one_to_customise(
     assert mine["builtin"] is False
     assert main(["templates", "new", "mine"]) == 1  # exists already
     assert "exists already" in capsys.readouterr().err
+
+
+def test_bare_devagent_prints_help_off_a_terminal_and_opens_the_ui_on_one(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main([], executor=FakeExecutor()) == 0
+    out = capsys.readouterr().out
+    assert "Usage: devagent" in out and "tui" in out
+    opened = []
+    monkeypatch.setattr("devagent.tui.run", lambda backend: opened.append(backend))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main([], executor=docker_fake()) == 0
+    assert len(opened) == 1 and hasattr(opened[0], "create")
