@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import socket
@@ -9,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -151,6 +153,13 @@ def test_app_resolves_only_the_proxy(options: EnvironmentOptions) -> None:
     assert proxy_ip in [str(ip) for ip in options.internal_subnet.hosts()]
     assert app["extra_hosts"] == [f"proxy:{proxy_ip}"]
     assert app["dns"] == ["127.0.0.1"]  # nothing answers there: no name leaves the app
+    # ... and the app asks no resolver at all: a lookup fails at once, it never waits.
+    assert "./resolv.conf:/etc/resolv.conf:ro" in app["volumes"]
+    resolv = ComposeGenerator().generate(options).files["resolv.conf"].decode()
+    assert [line for line in resolv.splitlines() if not line.startswith("#")] == [
+        "nameserver 127.0.0.1",
+        "options ndots:0 attempts:1 timeout:1",
+    ]
 
 
 def test_podman_specifics(options: EnvironmentOptions) -> None:
@@ -195,9 +204,7 @@ def test_credentials_are_mounted_read_only_and_exported_by_login_shells(
 
 def test_generated_filter_is_the_proxy_program(options: EnvironmentOptions, tmp_path: Path) -> None:
     """`python3 filter.py` (the proxy's command line) serves: allowlisted passes, else 403."""
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) as upstream:
-        threading.Thread(target=upstream.serve_forever, daemon=True).start()
-        port = upstream.server_address[1]
+    with _local_upstream() as port:
         files = (
             ComposeGenerator().generate(replace(options, allowlist=(f"127.0.0.1:{port}",))).files
         )
@@ -236,6 +243,17 @@ def test_generated_filter_is_the_proxy_program(options: EnvironmentOptions, tmp_
         assert proxy.returncode == 0, output
     decisions = [json.loads(line)["decision"] for line in (tmp_path / "requests.jsonl").open()]
     assert decisions == ["allowed", "blocked"]
+
+
+@contextlib.contextmanager
+def _local_upstream() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()  # first: serve_forever would spin on a closed socket
+        server.server_close()
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
