@@ -253,3 +253,18 @@ def test_bare_devagent_prints_help_off_a_terminal_and_opens_the_ui_on_one(
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     assert main([], executor=docker_fake()) == 0
     assert len(opened) == 1 and hasattr(opened[0], "create")
+
+
+def test_config_runtime_is_read_quickly_and_an_invalid_one_still_reported(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = isolated_dirs / "config"
+    config.mkdir(exist_ok=True)
+    (config / "config.yaml").write_text("runtime: docker\n")
+    assert main(["list", "--json"], executor=docker_fake()) == 0
+    assert json.loads(capsys.readouterr().out)["engine"] == "docker"
+    (config / "config.yaml").write_text("runtime: nope\n")
+    assert main(["list"], executor=docker_fake()) == 1
+    assert "config.yaml: runtime: Input should be 'auto', 'docker' or 'podman'" in (
+        capsys.readouterr().err
+    )

@@ -52,8 +52,22 @@ class AppContext:
         from devagent.manager import Manager
         from devagent.runtime import detect
 
-        # Without a config file, no need to load (and import) the config model at all.
-        configured = self.config.runtime if self.paths.config_file.exists() else "auto"
+        configured = "auto"
+        if self.paths.config_file.exists():
+            configured = _configured_runtime(self.paths.config_file) or self.config.runtime
         choice = self.runtime_choice or configured
         runtime = detect(choice, self.executor)  # type: ignore[arg-type]
         return Manager(runtime, self.paths, lambda: self.config)
+
+
+def _configured_runtime(config_file: Path) -> str | None:
+    """The config's ``runtime`` read without the config model (importing pydantic doubled
+    the time of `devagent list`); None when the file needs the full check and its errors."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    value = data.get("runtime", "auto") if isinstance(data, dict) else None
+    return value if value in ("auto", "docker", "podman") else None
