@@ -423,19 +423,18 @@ class DevagentApp(App[None]):
         self.push_screen(CreateScreen(templates, str(Path.cwd()), validate), submitted)
 
     def action_start(self) -> None:
-        if (project := self.selected_project()) is not None:
-            self.operate(
-                f"Starting {project.path}",
-                lambda progress: self.backend.start(project, progress=progress),
-                f"Started {project.path}.",
-            )
+        self._start_or_stop("start", "Starting", "Started")
 
     def action_stop(self) -> None:
+        self._start_or_stop("stop", "Stopping", "Stopped")
+
+    def _start_or_stop(self, action: str, doing: str, done: str) -> None:
         if (project := self.selected_project()) is not None:
+            operation = getattr(self.backend, action)
             self.operate(
-                f"Stopping {project.path}",
-                lambda progress: self.backend.stop(project, progress=progress),
-                f"Stopped {project.path}.",
+                f"{doing} {project.path}",
+                lambda progress: operation(project, progress=progress),
+                f"{done} {project.path}.",
             )
 
     def action_destroy(self) -> None:
