@@ -1,20 +1,17 @@
 """Lifecycle benchmark: devagent next to the bare tools it drives, in one run.
 
-    .venv/bin/python bench/lifecycle.py [--engine docker] [--runs 5]
-
 Each devagent figure is taken alternately with its baseline on the same environment, so
 machine noise falls on both: `devagent create` (re-create, warm images) against `compose
 down` + `devcontainer up` by hand; `devagent start`/`stop` against bare `compose
 start`/`stop`; `devagent list`; `devagent --help` against `python -c pass`. devagent's
 start and create also check the app's routes and its path to the proxy: that work is part
-of the figure. Prints a Markdown table and writes bench/results/lifecycle-<engine>.json.
+of the figure. `devagent list` is timed with 1, 10 and 50 environments: the extra ones are
+pairs of stopped containers carrying devagent's labels (list reads labels from one `ps`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,8 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import scratch
+
 HERE = Path(__file__).parent
-DEVAGENT = [sys.executable, "-m", "devagent"]
+DEVAGENT = scratch.DEVAGENT
 
 
 def timed(argv: list[str], *, env: dict[str, str], cwd: Path | None = None) -> float:
@@ -43,109 +42,85 @@ def alternate(
     return statistics.median(mine), statistics.median(theirs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", default="docker", choices=["docker", "podman"])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="devagent-bench-"))
-    project = scratch / "bench-project"
+FAKE_IMAGE = "debian:bookworm-slim"
+
+
+def _fake_environments(engine: str, first: int, stop: int, env: dict[str, str]) -> list[str]:
+    """Stopped app + proxy pairs labelled as devagent environments, numbered first..stop-1."""
+    names = []
+    for index in range(first, stop):
+        key = f"bench{index:07d}"
+        path = f"/srv/devagent-bench/fake-{index}"
+        for role, labels in (
+            ("app", [f"devagent.project_hash={key}"]),
+            ("proxy", [f"devagent.sidecar_of={key}", "devagent.sidecar_type=proxy"]),
+        ):
+            name = f"devagent-{key}-{role}"
+            argv = [engine, "create", "--name", name, "--label", "devagent.managed=true"]
+            argv += ["--label", f"devagent.project_path={path}"]
+            for label in labels:
+                argv += ["--label", label]
+            subprocess.run([*argv, FAKE_IMAGE, "true"], env=env, check=True, capture_output=True)
+            names.append(name)
+    return names
+
+
+def run(*, engine: str = "docker", runs: int = 5) -> list[dict[str, object]]:
+    root = Path(tempfile.mkdtemp(prefix="devagent-bench-"))
+    project = root / "bench-project"
     project.mkdir()
-    env = {
-        **os.environ,
-        "DEVAGENT_CONFIG_DIR": str(scratch / "config"),
-        "DEVAGENT_DATA_DIR": str(scratch / "data"),
-        "DEVAGENT_STATE_DIR": str(scratch / "state"),
-        "DEVAGENT_RUNTIME": args.engine,
-    }
-    compose_bin = "docker-compose" if args.engine == "docker" else "podman-compose"
-    subprocess.run([*DEVAGENT, "create", str(project)], env=env, check=True, capture_output=True)
-    status = subprocess.run(
-        [*DEVAGENT, "status", str(project), "--json"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    info = json.loads(status.stdout)
+    env = scratch.environment(root, engine)
+    compose_bin = "docker-compose" if engine == "docker" else "podman-compose"
+    scratch.devagent(env, "create", str(project))
+    info = json.loads(scratch.devagent(env, "status", str(project), "--json"))
     name = f"devagent{info['project_hash']}"
     dot = project / ".devcontainer"
     compose = [compose_bin, "--project-name", name, "--file", str(dot / "docker-compose.yml")]
-    up = [
-        "devcontainer",
-        "up",
-        "--workspace-folder",
-        str(project),
-        "--docker-path",
-        args.engine,
-        "--docker-compose-path",
-        compose_bin,
-    ]
+    up = ["devcontainer", "up", "--workspace-folder", str(project), "--docker-path", engine]
+    up += ["--docker-compose-path", compose_bin]
     cenv = {**env, "COMPOSE_PROJECT_NAME": name}
-    rows: dict[str, tuple[float, float, str]] = {}
+    rows: list[dict[str, object]] = []
+    fakes: list[str] = []
+
+    def row(what: str, pair: tuple[float, float], baseline: str) -> None:
+        rows.append({"what": what, "devagent_s": pair[0], "baseline_s": pair[1],
+                     "baseline": baseline})  # fmt: skip
+
+    def dev(*words: str) -> Callable[[], float]:
+        return lambda: timed([*DEVAGENT, *words], env=env)
+
     try:
 
-        def dev(*words: str) -> Callable[[], float]:
-            return lambda: timed([*DEVAGENT, *words], env=env)
-
         def bare_create() -> float:
-            return timed([*compose, "down", "--remove-orphans"], env=cenv, cwd=dot) + timed(
-                up, env=cenv, cwd=dot
-            )
+            down = timed([*compose, "down", "--remove-orphans"], env=cenv, cwd=dot)
+            return down + timed(up, env=cenv, cwd=dot)
 
-        rows["create (warm, re-create)"] = (
-            *alternate(args.runs, dev("create", str(project)), bare_create),
-            "compose down + devcontainer up",
-        )
+        row("create (warm, re-create)", alternate(runs, dev("create", str(project)), bare_create),
+            "compose down + devcontainer up")  # fmt: skip
 
         def dev_cycle() -> float:
-            return timed([*DEVAGENT, "stop", str(project)], env=env) + timed(
-                [*DEVAGENT, "start", str(project)], env=env
-            )
+            return dev("stop", str(project))() + dev("start", str(project))()
 
         def bare_cycle() -> float:
-            return timed([*compose, "stop"], env=cenv, cwd=dot) + timed(
-                [*compose, "start"], env=cenv, cwd=dot
-            )
+            stop = timed([*compose, "stop"], env=cenv, cwd=dot)
+            return stop + timed([*compose, "start"], env=cenv, cwd=dot)
 
-        rows["stop + start"] = (
-            *alternate(args.runs, dev_cycle, bare_cycle),
-            "compose stop + start",
-        )
-        rows["list (1 environment)"] = (
-            *alternate(args.runs, dev("list"), lambda: timed([args.engine, "ps", "-a"], env=env)),
-            f"{args.engine} ps -a",
-        )
-        rows["--help"] = (
-            *alternate(
-                args.runs, dev("--help"), lambda: timed([sys.executable, "-c", "pass"], env=env)
-            ),
-            "python -c pass",
-        )
+        row("stop + start", alternate(runs, dev_cycle, bare_cycle), "compose stop + start")
+        ps = [engine, "ps", "-a", "--filter", "label=devagent.managed=true"]
+        for count in (1, 10, 50):
+            fakes += _fake_environments(engine, len(fakes) // 2, count - 1, env)
+            row(f"list ({count} environments)",
+                alternate(runs, dev("list"), lambda: timed(ps, env=env)),
+                f"{engine} ps -a --filter label=devagent.managed=true")  # fmt: skip
+        row("--help", alternate(runs, dev("--help"), lambda: timed([sys.executable, "-c", "pass"],
+            env=env)), "python -c pass")  # fmt: skip
     finally:
+        if fakes:
+            subprocess.run([engine, "rm", "-f", *fakes], env=env, capture_output=True, check=False)
         subprocess.run(
             [*DEVAGENT, "destroy", str(project), "--purge"],
             env=env,
             capture_output=True,
             check=False,
         )
-    print(f"| {args.engine}: what | devagent | baseline | ratio | baseline is |")
-    print("|---|---|---|---|---|")
-    for what, (ours, theirs, baseline) in rows.items():
-        print(f"| {what} | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.2f}x | {baseline} |")
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"lifecycle-{args.engine}.json").write_text(
-        json.dumps(
-            {
-                what: {"devagent_s": a, "baseline_s": b, "baseline": c}
-                for what, (a, b, c) in rows.items()
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-
-
-if __name__ == "__main__":
-    main()
+    return rows
