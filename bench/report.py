@@ -23,9 +23,13 @@ def added_latency(row: dict[str, Any], path: str) -> float:
     return float(row[path]["p50_ms"] - row["direct"]["p50_ms"])
 
 
+# Below this, an added latency is measurement noise (loopback, curl's own timing).
+NOISE_MS = 0.1
+
+
 def latency_ratio(row: dict[str, Any]) -> float:
-    # Floor squid's added latency at 0.01 ms so that a ratio never divides by noise.
-    return added_latency(row, "devagent") / max(added_latency(row, "squid"), 0.01)
+    # Floor squid's added latency at the noise level so that a ratio never divides by noise.
+    return added_latency(row, "devagent") / max(added_latency(row, "squid"), NOISE_MS)
 
 
 def _connection(row: dict[str, Any]) -> str:
