@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,6 +26,7 @@ from devagent.results import (
 )
 from devagent.runtime.engine import ContainerInfo
 from devagent.sessions import Session
+from devagent.verify import Check, VerifyResult
 
 CREATED = datetime.datetime(2026, 11, 28, 8, 0, tzinfo=datetime.UTC)
 
@@ -42,6 +44,7 @@ class FakeBackend:
         self.allowed: dict[str, list[str]] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.fail: dict[str, DevagentError] = {}  # operation name -> error it raises next
+        self.leaky = False  # verify reports a way out
 
     # --- helpers for tests -------------------------------------------------------------
     def add(self, name: str, state: str = "running", template: str = "basic") -> Project:
@@ -110,6 +113,24 @@ class FakeBackend:
         self._raise("allow")
         self.allowed.setdefault(str(project.path), []).extend(entries)
         return self.allowlist(project)
+
+    def deny(self, project: Project, entries: Sequence[str]) -> AllowlistResult:
+        self.calls.append(("deny", str(project.path), tuple(entries)))
+        current = self.allowed.setdefault(str(project.path), [])
+        removed = tuple(e for e in entries if e in current)
+        self.allowed[str(project.path)] = [e for e in current if e not in entries]
+        return replace(self.allowlist(project), removed=removed)
+
+    def verify(self, project: Project) -> VerifyResult:
+        self.calls.append(("verify", str(project.path)))
+        self._raise("verify")
+        return VerifyResult(
+            str(project.path),
+            (
+                Check("the only route leads to the proxy", True, "proxy 10.213.0.2"),
+                Check("an external name does not resolve", not self.leaky, "getent exit 2"),
+            ),
+        )
 
     def templates(self) -> list[FakeTemplate]:
         return [FakeTemplate("basic"), FakeTemplate("python-project")]

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static, Tree
 from devagent.errors import EngineError
 from devagent.sessions import Session
 from devagent.tui.app import DevagentApp, allow_entry
-from devagent.tui.screens import ConfirmScreen, CreateScreen, ProgressScreen
+from devagent.tui.screens import ConfirmScreen, CreateScreen, ProgressScreen, ReportScreen
 from tests.tui_fake import FakeBackend
 
 
@@ -268,5 +268,61 @@ def test_question_mark_lists_every_key(backend: FakeBackend) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert not app.screen.query("HelpPanel")
+
+    drive(app, steps)
+
+
+def test_verify_reports_each_check_and_a_failure_says_so(backend: FakeBackend) -> None:
+    app = DevagentApp(backend)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await pilot.press("v")
+        await settle(pilot)
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        assert report.title_text.endswith(": isolated")
+        assert "ok   the only route leads to the proxy" in str(
+            report.query_one("#report", Static).render()
+        )
+        await pilot.press("escape")
+        backend.leaky = True
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        assert app.screen.title_text.endswith("NOT isolated: do not use it")
+        assert "FAIL an external name does not resolve" in str(
+            app.screen.query_one("#report", Static).render()
+        )
+
+    drive(app, steps)
+
+
+def test_deny_removes_an_entry_and_blocked_only_filters_the_log(backend: FakeBackend) -> None:
+    alpha = backend.add("alpha")
+    backend.allowed[str(alpha.path)] = ["pypi.org"]
+    backend.log(alpha, host="api.anthropic.com")
+    backend.log(alpha, host="evil.example", decision="blocked", status=403)
+    app = DevagentApp(backend, log_interval=0.05)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await pilot.press("minus")
+        await pilot.pause()
+        await pilot.press(*"pypi.org", "enter")
+        await settle(pilot)
+        assert ("deny", str(alpha.path), ("pypi.org",)) in backend.calls
+        assert "Denied: pypi.org." in text_of(app, "#message")
+        assert "pypi.org" not in text_of(app, "#facts")
+        table = app.query_one("#log", DataTable)
+        assert table.row_count == 2
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        assert [r["host"] for r in app.records] == ["evil.example"] and table.row_count == 1
+        backend.log(alpha, host="api.anthropic.com")  # allowed: not shown
+        backend.log(alpha, host="x.example", decision="blocked", status=403)
+        await pilot.pause(0.2)
+        assert [r["host"] for r in app.records] == ["evil.example", "x.example"]
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        assert table.row_count == 4
 
     drive(app, steps)

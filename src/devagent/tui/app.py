@@ -28,11 +28,13 @@ from devagent.results import AllowlistResult, Environment, Progress
 from devagent.sessions import Session
 from devagent.tui.backend import Backend
 from devagent.tui.screens import (
+    AskScreen,
     ConfirmScreen,
     CreateRequest,
     CreateScreen,
-    NameScreen,
     ProgressScreen,
+    ReportScreen,
+    session_name_problem,
 )
 
 STATE_MARK = {"running": "●", "stopped": "○", "partial": "◐", "missing": "·"}
@@ -99,6 +101,9 @@ class DevagentApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("n", "new_session", "New session"),
         Binding("k", "kill_session", "Kill session"),
+        Binding("v", "verify", "Verify isolation"),
+        Binding("minus", "deny", "Deny entry"),
+        Binding("b", "blocked_only", "Blocked only"),
         Binding("r", "refresh", "Refresh"),
     ]
 
@@ -112,7 +117,8 @@ class DevagentApp(App[None]):
         self.sessions: dict[str, tuple[Session, ...]] = {}
         self.selected: str | None = None
         self.highlighted: Node | None = None
-        self.records: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []  # the rows of the log table, in order
+        self.blocked_only = False
         self._tail: Tail | None = None
         self._signature: object = None
         self._want: str | None = None  # an environment to select once it appears
@@ -300,6 +306,7 @@ class DevagentApp(App[None]):
             self.show_error(f"cannot read the request log: {exc}")
             self._tail = None
             return
+        new = [record for record in new if self._shown(record)]
         if not new:
             return
         table = self.query_one("#log", DataTable)
@@ -316,6 +323,17 @@ class DevagentApp(App[None]):
             table.add_row(*log_row(record))
         if at_end and not table.has_focus:
             table.move_cursor(row=table.row_count - 1)
+
+    def _shown(self, record: dict[str, Any]) -> bool:
+        return not self.blocked_only or record.get("decision") == "blocked"
+
+    def action_blocked_only(self) -> None:
+        """Show only blocked requests (or everything again): the log is read anew."""
+        self.blocked_only = not self.blocked_only
+        self.query_one("#log", DataTable).border_title = (
+            "Requests: blocked only (b: all)" if self.blocked_only else "Requests"
+        )
+        self.select(self.selected)
 
     def current_record(self) -> dict[str, Any] | None:
         table = self.query_one("#log", DataTable)
@@ -356,6 +374,56 @@ class DevagentApp(App[None]):
             return
         self.call_from_thread(self.show_message, f"Allowed {entry} for {project.path}.")
         self.call_from_thread(self.load_details)
+
+    def action_deny(self) -> None:
+        if (project := self.selected_project()) is None:
+            return
+
+        def chosen(entry: str | None) -> None:
+            if entry:
+                self.change_allowlist(project, entry)
+
+        self.push_screen(
+            AskScreen(
+                f"Deny an allowlist entry for {project.path}",
+                "an entry, e.g. pypi.org",
+                lambda entry: None if entry else "Type the entry to remove.",
+                note="The running proxy refuses it from its next request on (`devagent deny`).",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, group="operation")
+    def change_allowlist(self, project: Project, entry: str) -> None:
+        try:
+            result = self.backend.deny(project, [entry])
+        except DevagentError as exc:
+            self.call_from_thread(self.show_error, str(exc))
+            return
+        removed = ", ".join(result.removed) or f"nothing ({entry} was not allowed)"
+        self.call_from_thread(self.show_message, f"Denied: {removed}.")
+        self.call_from_thread(self.load_details)
+
+    def action_verify(self) -> None:
+        if (project := self.selected_project(running=True)) is not None:
+            self.show_message(f"Verifying the isolation of {project.path}...")
+            self.verify(project)
+
+    @work(thread=True, group="operation")
+    def verify(self, project: Project) -> None:
+        try:
+            result = self.backend.verify(project)
+        except DevagentError as exc:
+            self.call_from_thread(self.show_error, str(exc))
+            return
+        body = Text()
+        for check in result.checks:
+            mark, style = ("ok  ", "green") if check.ok else ("FAIL", "bold red")
+            body.append(mark, style)
+            body.append(f" {check.name}\n     {check.detail}\n")
+        verdict = "isolated" if result.ok else "NOT isolated: do not use it"
+        self.call_from_thread(self.push_screen, ReportScreen(f"{project.path}: {verdict}", body))
+        self.call_from_thread(self.show_message, f"Verified {project.path}: {verdict}.")
 
     # --- operations --------------------------------------------------------------------
     def selected_project(self, *, running: bool = False) -> Project | None:
@@ -494,7 +562,9 @@ class DevagentApp(App[None]):
             if name:
                 self.session_action(project, name, create=True)
 
-        self.push_screen(NameScreen(), named)
+        self.push_screen(
+            AskScreen("New tmux session", "name, e.g. work", session_name_problem), named
+        )
 
     def action_kill_session(self) -> None:
         node = self.highlighted

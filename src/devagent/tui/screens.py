@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -62,25 +63,65 @@ class ConfirmScreen(ModalScreen[bool]):
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
-class NameScreen(ModalScreen[str | None]):
-    """Ask for a tmux session name (letters, digits, - and _)."""
+class AskScreen(ModalScreen[str | None]):
+    """Ask for one word; ``check`` returns what is wrong with an answer, or None."""
 
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(
+        self, title: str, placeholder: str, check: Callable[[str], str | None], note: str = ""
+    ) -> None:
+        super().__init__()
+        self.title_text, self.placeholder, self.check, self.note = title, placeholder, check, note
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("New tmux session", classes="title")
-            yield Input(placeholder="name, e.g. work", id="name")
+            yield Label(self.title_text, classes="title")
+            if self.note:
+                yield Static(self.note)
+            yield Input(placeholder=self.placeholder, id="answer")
             yield Static("", id="error", classes="error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if _SESSION_NAME.match(event.value):
-            self.dismiss(event.value)
+        problem = self.check(event.value.strip())
+        if problem is None:
+            self.dismiss(event.value.strip())
         else:
-            self.query_one("#error", Static).update("Use 1-32 letters, digits, - or _.")
+            self.query_one("#error", Static).update(problem)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def session_name_problem(name: str) -> str | None:
+    return None if _SESSION_NAME.match(name) else "Use 1-32 letters, digits, - or _."
+
+
+class ReportScreen(ModalScreen[None]):
+    """Lines of a result (the isolation self-test), closed with escape or enter."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "close", "Close")]
+
+    def __init__(self, title: str, body: Text) -> None:
+        super().__init__()
+        self.title_text, self.body = title, body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body, id="report")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
         self.dismiss(None)
 
 
