@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,34 @@ def test_remove_images_removes_only_the_names_asked_for() -> None:
         "localhost/devagent-aaa-netguard:latest",
     )
     assert fake.called("podman", "rmi") == [("podman", "rmi", *removed)]
+
+
+def test_a_standalone_compose_that_answered_before_is_not_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    binary = bin_dir / "docker-compose"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+    def fresh() -> tuple[Runtime, FakeExecutor]:
+        fake = (
+            FakeExecutor()
+            .on(["docker", "compose", "version"], returncode=1)
+            .on(["docker-compose", "version"], "1.29.2")
+        )
+        return Runtime(Engine("docker", "docker"), fake, cache_dir=tmp_path / "state"), fake
+
+    runtime, fake = fresh()
+    assert runtime.compose.variant == "docker-compose"
+    assert fake.called("docker-compose", "version")
+    runtime, fake = fresh()
+    assert runtime.compose.variant == "docker-compose"
+    assert not fake.called("docker-compose", "version")  # remembered
+    assert fake.called("docker", "compose", "version")  # the plugin is still asked first
+    os.utime(binary, ns=(1, 1))  # upgraded, replaced: ask again
+    runtime, fake = fresh()
+    assert runtime.compose.variant == "docker-compose"
+    assert fake.called("docker-compose", "version")

@@ -56,7 +56,11 @@ class AppContext:
         if self.paths.config_file.exists():
             configured = _configured_runtime(self.paths.config_file) or self.config.runtime
         choice = self.runtime_choice or configured
-        runtime = detect(choice, self.executor)  # type: ignore[arg-type]
+        runtime = detect(
+            choice,  # type: ignore[arg-type]
+            self.executor,
+            cache_dir=self.paths.state_dir,
+        )
         return Manager(runtime, self.paths, lambda: self.config)
 
 

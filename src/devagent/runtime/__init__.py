@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from devagent.errors import CommandFailed, EngineError
@@ -76,27 +79,68 @@ class Runtime:
         *,
         reason: str = "",
         compose: Compose | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.engine = engine
         self.executor = executor
         self.reason = reason
+        # Where the compose tool found is remembered (None: ask every time).
+        self.compose_cache = cache_dir / f"compose-{engine.name}.json" if cache_dir else None
         if compose is not None:
             self.__dict__["compose"] = compose
 
     @functools.cached_property
     def compose(self) -> Compose:
+        """The first compose tool that answers; a standalone one that answered before and
+        has not changed since is taken without asking again (docker-compose v1 needs 0.4 s
+        to print its version, on every start and stop)."""
         for candidate in CANDIDATES[self.engine.name]:
+            if self._answered_before(candidate):
+                return candidate
             try:
                 result = self.executor.run(candidate.version_argv(), check=False, timeout=30)
             except EngineError:
                 continue
             if result.returncode == 0:
+                self._remember(candidate)
                 return candidate
         tried = ", ".join(c.variant for c in CANDIDATES[self.engine.name])
         raise EngineError(
             f"no compose tool found for {self.engine.name} (tried {tried})",
             hint="install docker-compose (Docker) or podman-compose (Podman)",
         )
+
+    def _binary_stamp(self, candidate: Compose) -> str | None:
+        """Path and modification time of a standalone compose binary (None for plugins)."""
+        if self.compose_cache is None or len(candidate.command) != 1:
+            return None
+        found = shutil.which(candidate.command[0])
+        if found is None:
+            return None
+        try:
+            return f"{found}@{Path(found).stat().st_mtime_ns}"
+        except OSError:
+            return None
+
+    def _answered_before(self, candidate: Compose) -> bool:
+        stamp = self._binary_stamp(candidate)
+        if stamp is None or self.compose_cache is None:
+            return False
+        try:
+            known = json.loads(self.compose_cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(known, dict) and known.get(candidate.variant) == stamp
+
+    def _remember(self, candidate: Compose) -> None:
+        stamp = self._binary_stamp(candidate)
+        if stamp is None or self.compose_cache is None:
+            return
+        with contextlib.suppress(OSError):
+            self.compose_cache.parent.mkdir(parents=True, exist_ok=True)
+            scratch = self.compose_cache.with_suffix(".new")
+            scratch.write_text(json.dumps({candidate.variant: stamp}) + "\n", encoding="utf-8")
+            scratch.replace(self.compose_cache)
 
     # --- engine -----------------------------------------------------------------------
     def ps(self, labels: Mapping[str, str | None]) -> list[ContainerInfo]:
@@ -232,11 +276,15 @@ def _image_name(reference: str) -> str:
     return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
-def detect(choice: RuntimeChoice, executor: Executor | None = None) -> Runtime:
-    """The runtime for a config/CLI choice; DEVAGENT_RUNTIME overrides 'auto' (tests use it)."""
+def detect(
+    choice: RuntimeChoice, executor: Executor | None = None, *, cache_dir: Path | None = None
+) -> Runtime:
+    """The runtime for a config/CLI choice; DEVAGENT_RUNTIME overrides 'auto' (tests use it).
+
+    ``cache_dir`` is where the compose tool found is remembered."""
     executor = executor or SubprocessExecutor()
     env_choice = os.environ.get("DEVAGENT_RUNTIME", "")
     if choice == "auto" and env_choice in ("docker", "podman"):
         choice = env_choice  # type: ignore[assignment]
     picked = choose_engine(choice, executor)
-    return Runtime(picked.engine, executor, reason=picked.reason)
+    return Runtime(picked.engine, executor, reason=picked.reason, cache_dir=cache_dir)
