@@ -114,7 +114,6 @@ class DevagentApp(App[None]):
         self.backend = backend
         self.poll_interval, self.log_interval = poll_interval, log_interval
         self.environments: dict[str, Environment] = {}
-        self.sessions: dict[str, tuple[Session, ...]] = {}
         self.selected: str | None = None
         self.highlighted: Node | None = None
         self.records: list[dict[str, Any]] = []  # the rows of the log table, in order
@@ -182,7 +181,6 @@ class DevagentApp(App[None]):
         self, environments: tuple[Environment, ...], sessions: dict[str, tuple[Session, ...]]
     ) -> None:
         self.environments = {env.project_hash: env for env in environments}
-        self.sessions = sessions
         signature = tuple(
             (
                 env.project_hash,
@@ -353,7 +351,7 @@ class DevagentApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.allow(project, entry)
+                self.change_allowlist(project, entry, allow=True)
 
         self.push_screen(
             ConfirmScreen(
@@ -365,23 +363,13 @@ class DevagentApp(App[None]):
             answered,
         )
 
-    @work(thread=True, group="operation")
-    def allow(self, project: Project, entry: str) -> None:
-        try:
-            self.backend.allow(project, [entry])
-        except DevagentError as exc:
-            self.call_from_thread(self.show_error, str(exc))
-            return
-        self.call_from_thread(self.show_message, f"Allowed {entry} for {project.path}.")
-        self.call_from_thread(self.load_details)
-
     def action_deny(self) -> None:
         if (project := self.selected_project()) is None:
             return
 
         def chosen(entry: str | None) -> None:
             if entry:
-                self.change_allowlist(project, entry)
+                self.change_allowlist(project, entry, allow=False)
 
         self.push_screen(
             AskScreen(
@@ -394,14 +382,23 @@ class DevagentApp(App[None]):
         )
 
     @work(thread=True, group="operation")
-    def change_allowlist(self, project: Project, entry: str) -> None:
+    def change_allowlist(self, project: Project, entry: str, *, allow: bool) -> None:
+        """`devagent allow` or `deny` of one entry; the running proxy applies it live."""
         try:
-            result = self.backend.deny(project, [entry])
+            if allow:
+                self.backend.allow(project, [entry])
+            else:
+                result = self.backend.deny(project, [entry])
         except DevagentError as exc:
             self.call_from_thread(self.show_error, str(exc))
             return
-        removed = ", ".join(result.removed) or f"nothing ({entry} was not allowed)"
-        self.call_from_thread(self.show_message, f"Denied: {removed}.")
+        if allow:
+            message = f"Allowed {entry} for {project.path}."
+        else:
+            message = (
+                f"Denied: {', '.join(result.removed) or f'nothing ({entry} was not allowed)'}."
+            )
+        self.call_from_thread(self.show_message, message)
         self.call_from_thread(self.load_details)
 
     def action_verify(self) -> None:
