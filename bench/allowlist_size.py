@@ -12,8 +12,8 @@ import statistics
 import time
 from typing import Any
 
-from devagent.proxy.addon import decide
 from devagent.proxy.allowlist import Allowlist
+from devagent.proxy.decision import decide
 
 SIZES = (10, 1_000, 100_000)
 

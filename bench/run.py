@@ -22,6 +22,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # local_proxy: the generated proxy on this host
 
 import allowlist_size  # noqa: E402
 import report  # noqa: E402
@@ -80,18 +81,19 @@ def _cpus() -> int:
 def regressions(now: dict[str, Any], committed: dict[str, Any]) -> list[str]:
     """What got more than GROSS times worse than the committed run (ratios, not times)."""
     found = []
-    then_rows = {
-        (row["scheme"], row["concurrency"], row["keepalive"]): row
-        for row in committed["proxy"]["small"]
-    }
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return (row.get("path"), row["scheme"], row["concurrency"], row["keepalive"])
+
+    then_rows = {key(row): row for row in committed["proxy"]["small"]}
     for row in now["proxy"]["small"]:
-        then = then_rows.get((row["scheme"], row["concurrency"], row["keepalive"]))
+        then = then_rows.get(key(row))
         if then is None:
             continue
         ratio, before = report.latency_ratio(row), report.latency_ratio(then)
         if ratio > GROSS * before:
             found.append(
-                f"{row['scheme']} c={row['concurrency']} keepalive={row['keepalive']}: added "
+                f"{row.get('path')} c={row['concurrency']} keepalive={row['keepalive']}: added "
                 f"latency {ratio:.1f}x squid's, committed {before:.1f}x"
             )
     sizes = {row["entries"]: row["decision_us"] for row in now["allowlist"]}

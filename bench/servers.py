@@ -2,9 +2,12 @@
 
 - an nginx upstream (HTTP and HTTPS, a certificate from a throwaway CA) serving a small
   file and bulk files;
-- squid (Debian's package), the reference forward proxy, allowing that upstream only;
-- devagent's proxy exactly as generated for a project: the `filter.py` and the command
-  line from `ComposeGenerator`, with the container paths mapped to a directory here.
+- squid (Debian's package), the reference forward proxy, allowing that upstream only, and
+  the same squid bumping TLS client-first with devagent's CA and no helper (``squid_bump``);
+- devagent's proxy exactly as generated for a project: `filter.py run` (squid, devagent's
+  helpers) with the files from `ComposeGenerator`, the container paths mapped to a
+  directory here (``tests/local_proxy.py``); and, for hosts whose rules read bodies, the
+  mitmproxy path, next to mitmproxy with the same addon alone (the proxy before squid).
 
 Every process is started here and stopped here, by its PID.
 """
@@ -14,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-import json
 import os
 import shutil
 import signal
@@ -25,6 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,6 +36,9 @@ from cryptography.x509.oid import NameOID
 
 SMALL_BYTES = 1024
 HOST = "127.0.0.1"
+# The upstream's name: squid and mitmproxy make certificates for the name they are asked
+# for, and a generated certificate for a bare address has no address in it for clients.
+NAME = "localhost"
 
 
 class BenchError(RuntimeError):
@@ -48,9 +54,9 @@ class Upstream:
 
     def url(self, name: str, *, tls: bool) -> str:
         return (
-            f"https://{HOST}:{self.https_port}/{name}"
+            f"https://{NAME}:{self.https_port}/{name}"
             if tls
-            else (f"http://{HOST}:{self.http_port}/{name}")
+            else (f"http://{NAME}:{self.http_port}/{name}")
         )
 
 
@@ -136,7 +142,9 @@ def _certificates(directory: Path) -> Path:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=7))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName(NAME)]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -202,15 +210,34 @@ http {{
 
 
 @contextlib.contextmanager
-def squid(work: Path, upstream: Upstream) -> Iterator[Proxy]:
-    """Squid as an allowlist forward proxy would be set up: this upstream only, no cache."""
+def squid(
+    work: Path, upstream: Upstream, *, bump_ca: Path | None = None, client_ca: Path | None = None
+) -> Iterator[Proxy]:
+    """Squid as an allowlist forward proxy would be set up: this upstream only, no cache.
+
+    With ``bump_ca`` (a PEM with key and certificate), TLS is bumped client-first at step 1
+    with it, as devagent's inspect mode does, but nothing asks a helper.
+    """
     binary = require("squid")
     work.mkdir(parents=True)
     work.chmod(0o777)  # squid started by root works as user proxy
     port = free_port()
     conf = work / "squid.conf"
+    bump = ""
+    if bump_ca is not None:
+        certgen = "/usr/lib/squid/security_file_certgen"
+        subprocess.run([certgen, "-c", "-s", str(work / "ssl_db"), "-M", "4MB"], check=True,
+                       capture_output=True)  # fmt: skip
+        subprocess.run(["chmod", "-R", "a+rwX", str(work)], check=True)
+        bump = (
+            f" ssl-bump tls-cert={bump_ca} generate-host-certificates=on"
+            " dynamic_cert_mem_cache_size=4MB\n"
+            f"sslcrtd_program {certgen} -s {work / 'ssl_db'} -M 4MB\n"
+            f"tls_outgoing_options cafile={upstream.ca_cert}\n"
+            "ssl_bump bump all"
+        )
     conf.write_text(
-        f"""http_port {HOST}:{port}
+        f"""http_port {HOST}:{port}{bump}
 acl upstream dst {HOST}
 acl upstream_ports port {upstream.http_port} {upstream.https_port}
 acl CONNECT method CONNECT
@@ -225,29 +252,23 @@ coredump_dir {work}
 shutdown_lifetime 1 seconds
 """
     )
+    name = "squid_bump" if bump_ca else "squid"
     with _process([binary, "-N", "-f", str(conf)], port, work / "squid.out") as process:
-        yield Proxy("squid", port, process.pid, None)
+        yield Proxy(name, port, process.pid, client_ca)
 
 
-def allowlist_for(upstream: Upstream, *, passthrough: bool) -> list[str]:
-    suffix = " passthrough" if passthrough else ""
-    return [f"{HOST}:{upstream.http_port}", f"{HOST}:{upstream.https_port}{suffix}"]
+def allowlist_for(upstream: Upstream, *, mode: str = "") -> list[str]:
+    """The upstream's two ports; ``mode`` ("tunnel") for the HTTPS one."""
+    return [f"{NAME}:{upstream.http_port}", f"{NAME}:{upstream.https_port} {mode}".strip()]
 
 
-@contextlib.contextmanager
-def devagent_proxy(work: Path, upstream: Upstream) -> Iterator[Proxy]:
-    """devagent's proxy as `ComposeGenerator` writes it, run by this interpreter."""
-    from devagent import compose
+def _options(work: Path, upstream: Upstream, *, rules: bool) -> tuple[Any, Path]:
     from devagent.config import Paths, Resources
     from devagent.options import EnvironmentOptions
     from devagent.project import identify, internal_subnet
     from devagent.proxy.ca import ensure_ca
     from devagent.templates import get
 
-    try:
-        import mitmproxy  # noqa: F401
-    except ImportError as exc:
-        raise BenchError("mitmproxy is missing: install devagent with its [test] extra") from exc
     project_dir = work / "project"
     project_dir.mkdir(parents=True)
     paths = Paths(work / "config", work / "data", work / "state")
@@ -256,7 +277,7 @@ def devagent_proxy(work: Path, upstream: Upstream) -> Iterator[Proxy]:
     options = EnvironmentOptions(
         project=project,
         template=get("basic", paths),
-        allowlist=tuple(allowlist_for(upstream, passthrough=False)),
+        allowlist=tuple(allowlist_for(upstream)),
         resources=Resources(),
         engine="docker",
         proxy_user=f"{os.getuid()}:{os.getgid()}",
@@ -266,31 +287,50 @@ def devagent_proxy(work: Path, upstream: Upstream) -> Iterator[Proxy]:
         proxy_ca_cert=ensure_ca(certs, common_name="devagent bench proxy CA").read_bytes(),
         internal_subnet=internal_subnet(project.hash),
         extra_ca_certificates=upstream.ca_cert.read_bytes(),
+        merge_guarded_hosts=(f"{NAME}:{upstream.https_port}",) if rules else (),
     )
+    return options, certs
+
+
+@contextlib.contextmanager
+def devagent_proxy(work: Path, upstream: Upstream, *, rules: bool = False) -> Iterator[Proxy]:
+    """devagent's proxy as `ComposeGenerator` writes it (``filter.py run``), on this host."""
+    from local_proxy import run_generated_proxy
+
+    from devagent import compose
+
+    work.mkdir(parents=True)
+    options, certs = _options(work, upstream, rules=rules)
     files = compose.ComposeGenerator().generate(options).files
-    mapping = {
-        compose.POLICY_IN_PROXY: str(work / "policy"),
-        compose.LOGS_IN_PROXY: str(work / "logs"),
-        compose.CERTS_IN_PROXY: str(certs),
-        compose.FILTER_IN_PROXY: str(work / "filter.py"),
-        compose.UPSTREAM_CA_IN_PROXY: str(upstream.ca_cert),
-    }
-    (work / "policy").mkdir()
-    (work / "logs").mkdir()
-    allowlist = work / "policy" / Path(compose.ALLOWLIST_FILE).name
-    allowlist.write_bytes(files[compose.ALLOWLIST_FILE])
-    (work / "filter.py").write_text(_mapped(files["filter.py"].decode(), mapping))
-    entrypoint = next(
-        line for line in files["Dockerfile.proxy"].decode().splitlines()
-        if line.startswith("ENTRYPOINT ")
-    )  # fmt: skip
-    argv = [_mapped(arg, mapping) for arg in json.loads(entrypoint.removeprefix("ENTRYPOINT "))]
+    with run_generated_proxy(files, certs=certs, upstream_ca=upstream.ca_cert) as proxy:
+        name = "devagent_rules" if rules else "devagent"
+        yield Proxy(name, proxy.port, proxy.pid, certs / "mitmproxy-ca-cert.pem", proxy.allowlist)
+
+
+@contextlib.contextmanager
+def mitmproxy_alone(work: Path, upstream: Upstream) -> Iterator[Proxy]:
+    """The proxy before squid: mitmproxy with devagent's addon (``filter.py mitm``), alone."""
+    from local_proxy import free_port as local_port
+    from local_proxy import lay_out
+
+    from devagent import compose
+
+    try:
+        import mitmproxy  # noqa: F401
+    except ImportError as exc:
+        raise BenchError("mitmproxy is missing: install devagent with its [test] extra") from exc
+    work.mkdir(parents=True)
+    options, certs = _options(work, upstream, rules=True)
+    files = compose.ComposeGenerator().generate(options).files
+    program = lay_out(files, work / "files", certs=certs, upstream_ca=upstream.ca_cert,
+                      port=local_port())  # fmt: skip
     port = free_port()
-    argv[0] = sys.executable  # the generated command's python3, with mitmproxy
-    argv[argv.index("--listen-port") + 1] = str(port)
-    argv += ["--listen-host", HOST]
+    argv = [sys.executable, str(program), "mitm", "--listen-host", HOST, "--listen-port",
+            str(port), "--set", f"confdir={certs}", "--set", "connection_strategy=lazy",
+            "--set", "termlog_verbosity=warn",
+            "--set", f"ssl_verify_upstream_trusted_ca={upstream.ca_cert}"]  # fmt: skip
     with _process(argv, port, work / "mitmdump.out") as process:
-        yield Proxy("devagent", port, process.pid, certs / "mitmproxy-ca-cert.pem", allowlist)
+        yield Proxy("mitmproxy", port, process.pid, certs / "mitmproxy-ca-cert.pem")
 
 
 def set_allowlist(proxy: Proxy, entries: list[str]) -> None:
@@ -300,24 +340,39 @@ def set_allowlist(proxy: Proxy, entries: list[str]) -> None:
     assert proxy.allowlist is not None
     scratch = proxy.allowlist.with_suffix(".new")
     scratch.write_bytes(allowlist_document(entries))
+    scratch.chmod(0o644)
     scratch.replace(proxy.allowlist)
-    time.sleep(0.4)  # the proxy looks at the file at most every 0.25 s
+    time.sleep(2.2)  # the helper looks at the file every 0.25 s; squid keeps answers 1 s
 
 
-def _mapped(text: str, mapping: dict[str, str]) -> str:
-    # Longest first, so that no container path is cut by a shorter one.
-    for old in sorted(mapping, key=len, reverse=True):
-        text = text.replace(old, mapping[old])
-    return text
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (squid's helpers are squid's children)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        children = Path(f"/proc/{current}/task/{current}/children")
+        with contextlib.suppress(OSError):
+            queue += [int(child) for child in children.read_text().split()]
+    return found
 
 
 def peak_rss_reset(pid: int) -> None:
-    """Start a new peak-memory measurement for ``pid`` (Linux: clear_refs 5 resets VmHWM)."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    """Start a new peak-memory measurement for ``pid`` and its children (clear_refs 5 resets
+    VmHWM)."""
+    for member in _tree(pid):
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise BenchError(f"no VmHWM for {pid}")
+    """The peak resident memory of ``pid`` and its children, added up (MB)."""
+    total = 0
+    for member in _tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+    if not total:
+        raise BenchError(f"no VmHWM for {pid}")
+    return total / 1024

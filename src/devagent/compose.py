@@ -19,7 +19,10 @@ from devagent.project import (
     LABEL_SIDECAR_TYPE,
     LABEL_TEMPLATE,
 )
-from devagent.proxy.bundle import build_filter_source
+from devagent.proxy.bundle import ERRORS_DIR, LIB_DIR, proxy_files
+from devagent.proxy.decision import NEVER_NETWORKS, PRIVATE_NETWORKS
+from devagent.proxy.program import LOGD_NAME
+from devagent.proxy.squid_config import SquidSettings
 
 MITMPROXY_IMAGE = "mitmproxy/mitmproxy:11.0.2"
 SECRETS_IN_APP = "/run/secrets/devagent"
@@ -28,6 +31,11 @@ SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CERTS_IN_PROXY = "/var/lib/devagent/certs"
 LOGS_IN_PROXY = "/var/log/devagent"
 FILTER_IN_PROXY = "/opt/devagent/filter.py"
+LIB_IN_PROXY = "/opt/devagent/lib"
+SQUID_CONF_IN_PROXY = "/opt/devagent/squid.conf"
+ERRORS_IN_PROXY = "/opt/devagent/errors"
+RUNTIME_IN_PROXY = "/tmp/devagent"  # noqa: S108 - the proxy container's private tmpfs
+RULES_PORT = 8081  # mitmproxy, on the proxy's loopback only
 # The allowlist, apart from the filter so that `devagent allow` changes it in place.
 ALLOWLIST_FILE = "policy/allowlist.json"
 POLICY_IN_PROXY = "/etc/devagent/policy"
@@ -50,7 +58,7 @@ class ComposeGenerator:
             "docker-compose.yml": dump_yaml(self.compose_document(options)),
             "Dockerfile.proxy": self.proxy_dockerfile(options).encode(),
             "Dockerfile.netguard": NETGUARD_DOCKERFILE.encode(),
-            "filter.py": build_filter_source(self.policy(options)).encode(),
+            **proxy_files(self.policy(options), self.squid_settings(options), LIB_IN_PROXY),
             ALLOWLIST_FILE: allowlist_document(options.allowlist),
             RESOLV_CONF: NO_DNS.encode(),
             # Compose reads the project name from here, so the directory alone reproduces it.
@@ -61,14 +69,37 @@ class ComposeGenerator:
         return ComposeResult(files)
 
     def policy(self, options: EnvironmentOptions) -> dict[str, Any]:
-        return {
+        rules_hosts = list(options.merge_guarded_hosts)
+        policy: dict[str, Any] = {
             "allowlist_path": f"{POLICY_IN_PROXY}/{ALLOWLIST_FILE.rsplit('/', 1)[-1]}",
-            "log_path": f"{LOGS_IN_PROXY}/requests.jsonl",
-            "own_address": {"host": PROXY_HOST, "port": PROXY_PORT},
+            "log_dir": LOGS_IN_PROXY,
             "allow_command": "devagent allow {host} "
             + shlex.quote(str(options.project.path)).replace("{", "{{").replace("}", "}}"),
-            "merge_guarded_hosts": list(options.merge_guarded_hosts),
+            "rules_hosts": rules_hosts,
+            "runtime_dir": RUNTIME_IN_PROXY,
+            "squid_conf": SQUID_CONF_IN_PROXY,
+            # Where names may lead (squid.conf says the same, from the same data).
+            "never_networks": list(NEVER_NETWORKS),
+            "private_networks": list(PRIVATE_NETWORKS),
         }
+        if rules_hosts:
+            argv = mitm_command(upstream_ca=bool(options.extra_ca_certificates))
+            policy["mitm"] = {"argv": argv, "port": RULES_PORT}
+        return policy
+
+    def squid_settings(self, options: EnvironmentOptions) -> SquidSettings:
+        return SquidSettings(
+            port=PROXY_PORT,
+            ca_file=f"{CERTS_IN_PROXY}/mitmproxy-ca.pem",
+            program=FILTER_IN_PROXY,
+            python="/usr/bin/env python3",
+            logd=f"/opt/devagent/{LOGD_NAME}",
+            log_dir=LOGS_IN_PROXY,
+            runtime_dir=RUNTIME_IN_PROXY,
+            error_dir=ERRORS_IN_PROXY,
+            upstream_ca_file=UPSTREAM_CA_IN_PROXY if options.extra_ca_certificates else None,
+            rules_port=RULES_PORT if options.merge_guarded_hosts else None,
+        )
 
     def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:
         project = options.project
@@ -164,7 +195,7 @@ class ComposeGenerator:
 
     def proxy_service(self, options: EnvironmentOptions) -> dict[str, Any]:
         project = options.project
-        return {
+        service: dict[str, Any] = {
             "build": {"context": ".", "dockerfile": "Dockerfile.proxy"},
             "image": f"{project.proxy_container}:latest",
             "container_name": project.proxy_container,
@@ -190,7 +221,10 @@ class ComposeGenerator:
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
             "read_only": True,
-            "tmpfs": ["/tmp"],  # noqa: S108 - a private tmpfs inside the proxy container
+            "tmpfs": ["/tmp:size=64m"],  # noqa: S108 - a private tmpfs inside the proxy
+            "mem_limit": options.proxy_limits.memory,
+            "cpus": options.proxy_limits.cpus,
+            "pids_limit": options.proxy_limits.pids,
             "environment": {"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},  # noqa: S108
             "labels": {
                 LABEL_MANAGED: "true",
@@ -199,6 +233,10 @@ class ComposeGenerator:
                 LABEL_SIDECAR_TYPE: "proxy",
             },
         }
+        if options.rootless:
+            # The user's own id inside too: the proxy writes the user's log directory.
+            service["userns_mode"] = "keep-id"
+        return service
 
     def netguard_service(self, options: EnvironmentOptions) -> dict[str, Any]:
         """A one-shot step in the app's network namespace: the proxy becomes its only route.
@@ -228,32 +266,43 @@ class ComposeGenerator:
         }
 
     def proxy_dockerfile(self, options: EnvironmentOptions) -> str:
-        command = proxy_command(upstream_ca=bool(options.extra_ca_certificates))
         lines = [
-            "# Generated by devagent: the allowlist proxy sidecar.",
+            "# Generated by devagent: the allowlist proxy sidecar (squid, devagent's helpers,",
+            "# and mitmproxy for the hosts whose rules read bodies).",
             f"FROM {MITMPROXY_IMAGE}",
-            f"COPY filter.py {FILTER_IN_PROXY}",
+            # The same first steps for every project: one cached layer shared by all of them.
+            "RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d"
+            " && chmod 755 /usr/sbin/policy-rc.d && apt-get update"
+            " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+            " squid-openssl && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d"
+            f" && mkdir -p {ERRORS_IN_PROXY}"
+            f" && cp -r /usr/share/squid/errors/templates/. {ERRORS_IN_PROXY}/",
         ]
         if options.extra_ca_certificates:
-            # mitmproxy's upstream trust replaces certifi's bundle: keep it and add the extras.
+            # The servers' trust: the system's bundle and the extras (squid and mitmproxy).
             lines += [
                 f"COPY {EXTRA_CA_FILE} /opt/devagent/{EXTRA_CA_FILE}",
-                f'RUN cat "$(python3 -m certifi)" /opt/devagent/{EXTRA_CA_FILE}'
+                f"RUN cat {SYSTEM_CA_BUNDLE} /opt/devagent/{EXTRA_CA_FILE}"
                 f" > {UPSTREAM_CA_IN_PROXY}",
             ]
         lines += [
+            f"COPY {LIB_DIR}/ {LIB_IN_PROXY}/",
+            f"COPY {ERRORS_DIR}/ {ERRORS_IN_PROXY}/",
+            "COPY filter.py squid.conf /opt/devagent/",
+            f"RUN chmod 755 {FILTER_IN_PROXY} && ln -s filter.py /opt/devagent/{LOGD_NAME}",
             f"EXPOSE {PROXY_PORT}",
-            f"ENTRYPOINT {json.dumps(command)}",
+            f'ENTRYPOINT ["python3", "{FILTER_IN_PROXY}", "run"]',
             "",
         ]
         return "\n".join(lines)
 
 
-def proxy_command(*, upstream_ca: bool) -> list[str]:
-    """The proxy's command line: ``filter.py`` is its program (see ``devagent.proxy.server``)."""
+def mitm_command(*, upstream_ca: bool) -> list[str]:
+    """mitmproxy's command line, for the hosts whose rules read bodies (on loopback)."""
     command = [
-        "python3", FILTER_IN_PROXY,
-        "--listen-port", str(PROXY_PORT),
+        "python3", FILTER_IN_PROXY, "mitm",
+        "--listen-host", "127.0.0.1",
+        "--listen-port", str(RULES_PORT),
         "--set", f"confdir={CERTS_IN_PROXY}",
         "--set", "connection_strategy=lazy",
         "--set", "termlog_verbosity=warn",

@@ -95,6 +95,10 @@ class Config(BaseModel):
     default_template: str = "basic"
     allowlist: list[AllowlistEntry] = Field(default_factory=list)
     resources: Resources = Field(default_factory=Resources)
+    # Limits of the proxy container (squid, its helpers, and mitmproxy where rules need it).
+    proxy_resources: Resources = Field(
+        default_factory=lambda: Resources(memory="512m", cpus=1.0, pids=256)
+    )
     credentials: Credentials = Field(default_factory=Credentials)
     extra_ca_certificates: list[Path] = Field(default_factory=list)
     # Refuse pull-request merges through the proxy (the agent may push, a person merges).

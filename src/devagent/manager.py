@@ -19,7 +19,7 @@ from devagent import sessions as tmux
 from devagent.allowlists import Layers, ProjectEntries, canonical, describe, merge_allowlists
 from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
-from devagent.options import PROXY_HOST, PROXY_PORT
+from devagent.options import PROXY_HOST, PROXY_PORT, PROXY_SYSTEM_ID
 from devagent.project import (
     LABEL_PROJECT_HASH,
     Project,
@@ -100,10 +100,9 @@ class Manager:
             template=template,
             allowlist=self._layers(project, template, allow).effective(),
             resources=template.manifest.resources.apply(self.config.resources),
+            proxy_resources=self.config.proxy_resources,
             engine=engine,
-            # Rootless podman maps container root to the user; docker needs the user's own id
-            # so that the proxy can read its key and the user can read the request log.
-            proxy_user="0:0" if engine == "podman" else f"{os.getuid()}:{os.getgid()}",
+            proxy_user=self._proxy_user(certs_dir, logs_dir),
             claude_config_dir=claude_dir,
             proxy_certs_dir=certs_dir,
             proxy_logs_dir=logs_dir,
@@ -114,6 +113,21 @@ class Manager:
             merge_guarded_hosts=self._merge_guarded_hosts(template),
             secrets=self.prepare_secrets(project),
         )
+
+    @staticmethod
+    def _proxy_user(*directories: Path) -> str:
+        """The proxy's user: never root. The user's own id (rootless Podman maps it through
+        keep-id), so that the proxy reads its key and the user reads the request log; when
+        devagent runs as root, the proxy gets an unprivileged system id and these
+        directories (devagent's own, never the app's) are handed to it."""
+        uid, gid = os.getuid(), os.getgid()
+        if uid != 0:
+            return f"{uid}:{gid}"
+        for directory in directories:
+            for path in (directory, *directory.iterdir()):
+                if not path.is_symlink():
+                    os.chown(path, PROXY_SYSTEM_ID, PROXY_SYSTEM_ID)
+        return f"{PROXY_SYSTEM_ID}:{PROXY_SYSTEM_ID}"
 
     def prepare_secrets(self, project: Project) -> tuple[tuple[str, Path], ...]:
         return credentials.prepare(self.paths.secrets_dir(project.hash), self.config.credentials)

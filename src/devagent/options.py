@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 PROXY_PORT = 8080
 EXTRA_CA_FILE = "extra-ca-certificates.pem"
 PROXY_HOST = "proxy"
+# The proxy's user when devagent runs as root: Debian's "proxy" (squid's own user).
+PROXY_SYSTEM_ID = 13
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class EnvironmentOptions:
     proxy_ca_cert: bytes
     internal_subnet: ipaddress.IPv4Network
     rootless: bool = False
+    proxy_resources: Resources | None = None  # None: the defaults of config.proxy_resources
     extra_ca_certificates: bytes = b""
     # Host names on which pull-request merges are refused (empty: merges are not guarded).
     merge_guarded_hosts: tuple[str, ...] = ()
@@ -51,6 +54,14 @@ class EnvironmentOptions:
     def proxy_ip(self) -> str:
         """Fixed address of the proxy on the internal network (.1 is the engine's gateway)."""
         return str(self.internal_subnet.network_address + 2)
+
+    @property
+    def proxy_limits(self) -> Resources:
+        if self.proxy_resources is not None:
+            return self.proxy_resources
+        from devagent.config import Config
+
+        return Config().proxy_resources
 
     @property
     def proxy_url(self) -> str:

@@ -1,7 +1,8 @@
 """Reading a project's proxy request log: filter, summarize, follow.
 
-The proxy appends one JSON object per decision to ``requests.jsonl`` and keeps one older
-generation as ``requests.jsonl.1`` (see ``devagent.proxy.addon.RequestLog``).
+The proxy appends one JSON object per decision to one of the files in
+``devagent.proxy.records.LOG_FILES`` (refusals apart from the rest) and keeps one older
+generation of each as ``NAME.1`` (see ``devagent.proxy.records``). Readers merge them by time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-LOG_NAME = "requests.jsonl"
+from devagent.proxy.records import BLOCKED, LOG_FILES
+
 _SINCE = re.compile(r"^([0-9]+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -61,31 +63,43 @@ def _parse(line: str) -> dict[str, Any] | None:
 
 
 def read(log_dir: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    """The records of both generations, oldest first, that ``keep`` accepts."""
+    """The records of every file and generation, oldest first, that ``keep`` accepts."""
     records = []
-    for path in (log_dir / f"{LOG_NAME}.1", log_dir / LOG_NAME):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            record = _parse(line)
-            if record is not None and keep(record):
-                records.append(record)
-    return records
+    for name in LOG_FILES:
+        for path in (log_dir / f"{name}.1", log_dir / name):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                record = _parse(line)
+                if record is not None and keep(record):
+                    records.append(record)
+    # A stable sort: records of the same second keep their order within a file.
+    return sorted(records, key=lambda record: str(record.get("time", "")))
 
 
 def blocked_hosts(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """Blocked hosts with how often each was refused, most often first."""
-    counts = Counter(str(r.get("host", "")) for r in records if r.get("decision") == "blocked")
+    counts = Counter(str(r.get("host", "")) for r in records if r.get("decision") == BLOCKED)
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 class Tail:
-    """New records of a request log since the last look, across rotations (non-blocking)."""
+    """New records of a request log since the last look, across files and rotations
+    (non-blocking)."""
 
     def __init__(self, log_dir: Path, *, from_start: bool = False) -> None:
-        self.path = log_dir / LOG_NAME
+        self._files = [_FileTail(log_dir / name, from_start=from_start) for name in LOG_FILES]
+
+    def poll(self) -> list[dict[str, Any]]:
+        records = [record for tail in self._files for record in tail.poll()]
+        return sorted(records, key=lambda record: str(record.get("time", "")))
+
+
+class _FileTail:
+    def __init__(self, path: Path, *, from_start: bool) -> None:
+        self.path = path
         self.position, self.inode = (0, None) if from_start else _end(self.path)
         self._pending = ""
 

@@ -263,8 +263,10 @@ def sandbox(engine: str, upstream: str, pki: Path, sandbox_root: Path) -> Iterat
         shutil.copy(pki, box.project / "upstream-ca.pem")
         box.host.give(box.project)
         created = box.devagent(
-            "create", str(box.project), "--allow", "allowed.test", "--allow", "*.allowed.test",
-            "--allow", "pinned.test passthrough",
+            # The suite's upstreams are on the engine's network, at private addresses: their
+            # entries say "private" (without it the proxy refuses such addresses).
+            "create", str(box.project), "--allow", "allowed.test private",
+            "--allow", "*.allowed.test private", "--allow", "pinned.test tunnel private",
         )  # fmt: skip
         box.create_output = created.stdout + created.stderr
         box.connect_upstream(upstream)

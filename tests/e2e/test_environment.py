@@ -43,7 +43,7 @@ def test_passthrough_entry_is_tunnelled_without_interception(sandbox: Sandbox) -
     assert "devagent e2e test CA" in issuer  # the upstream's certificate, end to end
     log = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-logs" / sandbox.hash / "requests.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert any(r["host"] == "pinned.test" and r["reason"] == "passthrough" for r in records)
+    assert any(r["host"] == "pinned.test" and r["mode"] == "tunnel" for r in records)
 
 
 def test_wildcard_entry_allows_subdomains(sandbox: Sandbox) -> None:
@@ -56,8 +56,9 @@ def test_unlisted_host_gets_the_proxys_403(sandbox: Sandbox) -> None:
     assert _status(result.stdout) == "403"
     assert "blocked by the sandbox proxy" in result.stdout
     assert "devagent allow blocked.test" in result.stdout  # says how to let it through
+    # Refused over TLS too: the app trusts the project's CA, so it reads the same 403.
     https = sandbox.curl("https://blocked.test/")
-    assert https.returncode != 0 and "403" in https.stderr  # CONNECT refused
+    assert _status(https.stdout) == "403" and "devagent allow blocked.test" in https.stdout
 
 
 def test_connection_ignoring_the_proxy_fails(sandbox: Sandbox, upstream: str) -> None:
@@ -136,8 +137,10 @@ def test_the_app_cannot_read_the_proxy_key(sandbox: Sandbox) -> None:
 def test_requests_are_logged_without_query_strings(sandbox: Sandbox) -> None:
     sandbox.curl("http://allowed.test/logged?token=s3cret")
     sandbox.curl("http://blocked.test/denied")
-    log = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-logs" / sandbox.hash / "requests.jsonl"
+    logs = Path(sandbox.env["DEVAGENT_DATA_DIR"]) / "proxy-logs" / sandbox.hash
+    log = logs / "requests.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines()]
+    records += [json.loads(line) for line in (logs / "blocked.jsonl").read_text().splitlines()]
     by_path = {r["path"]: r for r in records}
     assert by_path["/logged"]["decision"] == "allowed" and by_path["/logged"]["status"] == 200
     assert by_path["/denied"]["decision"] == "blocked" and by_path["/denied"]["status"] == 403
@@ -158,7 +161,7 @@ def test_recreate_applies_new_entries_and_a_foreign_devcontainer_is_refused(
 ) -> None:
     assert _status(sandbox.curl("http://other.test/").stdout) == "403"
     sandbox.disconnect_upstream(upstream)
-    again = sandbox.devagent("create", str(sandbox.project), "--allow", "other.test")
+    again = sandbox.devagent("create", str(sandbox.project), "--allow", "other.test private")
     assert again.returncode == 0
     sandbox.connect_upstream(upstream)
     assert _status(sandbox.curl("http://other.test/").stdout) == "200"  # the new entry
@@ -219,7 +222,7 @@ def _internal_subnet(sandbox: Sandbox, network: dict[str, object]) -> str:
 def test_second_project_lifecycle_side_by_side(sandbox: Sandbox, upstream: str, pki: Path) -> None:
     """stop/start/destroy one project while another keeps running next to it."""
     other = make_sandbox(sandbox.engine, sandbox.root, pki, "second")
-    other.devagent("create", str(other.project), "--allow", "other.test")
+    other.devagent("create", str(other.project), "--allow", "other.test private")
     try:
         other.connect_upstream(upstream)
         assert other.hash != sandbox.hash

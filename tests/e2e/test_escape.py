@@ -24,6 +24,13 @@ pytestmark = pytest.mark.e2e
 CURL = "curl -sS --max-time 5 -o /dev/null -w 'status=%{http_code}\\n'"
 OK = r"status=200"
 DENIED = r"status=403|CONNECT tunnel failed, response 403"
+# A refused tunnel: squid answers the CONNECT and then refuses what comes inside (a 403 over
+# TLS with the project's CA), or ends a tunnel whose ClientHello it does not allow; a client
+# that speaks plain HTTP inside, or expects another certificate, sees the connection end.
+TUNNEL_DENIED = DENIED + r"|rc=(35|52|56|60)"
+# Which server answered, by the Host it saw (the upstream echoes it), never its "hello".
+SERVED_BY = "curl -sS --max-time 5"
+SERVED_BY_END = " | sed -n 's/^hello from \\([^ ]*\\) .*/served by \\1/p'"
 # What a socket says when the kernel has no route for it: never a timeout or a refusal
 # from something that was actually reached.
 UNROUTABLE = r"Network is unreachable"
@@ -63,6 +70,65 @@ DNS_QUERY = (
     'my ($id, $flags, $qd, $an) = unpack("n4", $r); '
     'printf "rcode=%d answers=%d\\n", $flags & 15, $an;\''
 )
+
+
+# A hand-made tunnel through the proxy, in the app's Node.js: CONNECT TARGET, then either raw
+# bytes ("raw") or TLS with the given SNI ("tls"; "split" sends the ClientHello's first byte
+# alone), then PAYLOAD (\r\n written as such). Prints what comes back; trusts the proxy's CA
+# but checks no name, so that an answer from the wrong server would show.
+TUNNEL_JS = r"""
+const net = require('net'), tls = require('tls'), fs = require('fs');
+const { Duplex } = require('stream');
+const [target, how, sni, payload] = process.argv.slice(2);
+const body = Buffer.from(payload.replace(/\\r\\n/g, '\r\n'), 'latin1');
+const out = (label, data) => process.stdout.write(`${label}: ${data.toString('latin1')}\n`);
+const sock = net.connect(8080, 'proxy', () =>
+  sock.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
+let head = Buffer.alloc(0);
+function tunnel() {
+  if (how === 'raw') { sock.on('data', d => out('answer', d)); sock.write(body); return; }
+  let first = how === 'split';
+  const wire = new Duplex({
+    write(chunk, encoding, done) {
+      if (first && chunk.length > 1) {
+        first = false; sock.write(chunk.subarray(0, 1));
+        setTimeout(() => sock.write(chunk.subarray(1), done), 300);
+      } else sock.write(chunk, done);
+    },
+    read() {},
+  });
+  sock.on('data', d => wire.push(d)); sock.on('end', () => wire.push(null));
+  const t = tls.connect({ socket: wire, servername: sni, rejectUnauthorized: false,
+                          ca: fs.readFileSync('/etc/devagent/proxy-ca.crt') }, () => t.write(body));
+  t.on('data', d => out('answer', d)); t.on('error', e => out('tls error', e.message));
+}
+function onConnect(d) {
+  head = Buffer.concat([head, d]);
+  if (!head.includes('\r\n\r\n')) return;
+  sock.removeListener('data', onConnect); out('connect', head.toString('latin1').split('\r\n')[0]);
+  tunnel();
+}
+sock.on('data', onConnect);
+sock.on('error', e => out('error', e.message)); sock.on('close', () => out('closed', ''));
+setTimeout(() => process.exit(0), 5000);
+"""
+
+
+def node_tunnel(target: str, how: str, sni: str, payload: str) -> str:
+    return f"node - '{target}' {how} '{sni}' '{payload}' <<'JS'\n{TUNNEL_JS}\nJS"
+
+
+# A websocket upgrade through the proxy, by hand: prints the status line that comes back.
+def websocket(host: str) -> str:
+    request = (
+        f"GET http://{host}/ws HTTP/1.1\\r\\nHost: {host}\\r\\nUpgrade: websocket\\r\\n"
+        "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n"
+        "Sec-WebSocket-Version: 13\\r\\n\\r\\n"
+    )
+    return (
+        f"exec 3<>/dev/tcp/proxy/8080 && printf '{request}' >&3 && "
+        "timeout 3 cat <&3 | tr -cd '[:print:]\\n' | sed 's/^/answer: /'"
+    )
 
 
 @dataclass(frozen=True)
@@ -122,15 +188,19 @@ ATTEMPTS = [
     _like(TWIN_HTTP, "cloud-metadata-ipv6",
           f"{CURL} --noproxy '*' -6 'http://[fd00:ec2::254]/'; echo rc=$?", r"rc=7"),
     # --- through the proxy: every name for the destination must agree and be listed ------
+    # A proxy must replace the Host header of an absolute-form request with the URL's host
+    # (RFC 9112, 3.2.2), and squid does: the request goes to allowed.test, as allowed.test.
     _like(TWIN_HTTP, "host-header-spoofed-to-a-blocked-host",
-          f"{CURL} -H 'Host: blocked.test' http://allowed.test/", DENIED),
+          f"{SERVED_BY} -H 'Host: blocked.test' http://allowed.test/{SERVED_BY_END}",
+          r"\Aserved by allowed\.test\n\Z"),
     _like(TWIN_HTTP, "blocked-url-with-an-allowed-host-header",
           f"{CURL} -H 'Host: allowed.test' http://blocked.test/", DENIED),
     _like(TWIN_HTTP, "host-header-with-a-port-naming-another-host",
-          f"{CURL} -H 'Host: blocked.test:80' http://allowed.test/", DENIED),
+          f"{SERVED_BY} -H 'Host: blocked.test:80' http://allowed.test/{SERVED_BY_END}",
+          r"\Aserved by allowed\.test\n\Z"),
     _like(TWIN_HTTPS, "connect-to-a-blocked-host", f"{CURL} https://blocked.test/", DENIED),
     _like(TWIN_HTTPS, "connect-to-an-allowed-host-on-another-port",
-          f"{CURL} -p http://allowed.test:8443/", DENIED),
+          f"{CURL} -p http://allowed.test:8443/; echo rc=$?", TUNNEL_DENIED),
     _like(TWIN_HTTP, "plain-http-to-an-allowed-host-on-another-port",
           f"{CURL} http://allowed.test:2222/", DENIED),
     Attempt("sni-differs-from-the-connect-target",
@@ -151,10 +221,10 @@ ATTEMPTS = [
           raw_http("GET / HTTP/1.1", "blocked.test"), r"answer: \S+ 40[03]"),
     # --- passthrough entries: uninspected, yet the CONNECT host, port and SNI hold ---
     Attempt("sni-differs-on-a-passthrough-tunnel",
-            f"{CURL} https://blocked.test/ --connect-to blocked.test:443:pinned.test:443",
-            DENIED, PINNED, OK),
-    Attempt("passthrough-host-on-another-port", f"{CURL} -p http://pinned.test:8443/", DENIED,
-            PINNED, OK),
+            f"{CURL} https://blocked.test/ --connect-to blocked.test:443:pinned.test:443;"
+            " echo rc=$?", TUNNEL_DENIED, PINNED, OK),
+    Attempt("passthrough-host-on-another-port", f"{CURL} -p http://pinned.test:8443/; echo rc=$?",
+            TUNNEL_DENIED, PINNED, OK),
     # --- pull-request merges, refused on the (stand-in) GitHub host -----------------
     Attempt("merge-a-pull-request-over-rest",
             f"{CURL} -X PUT https://api.allowed.test/repos/o/r/pulls/1/merge", DENIED,
@@ -164,20 +234,61 @@ ATTEMPTS = [
             " https://api.allowed.test/graphql", DENIED,
             f"{CURL} -d '{{\"query\": \"query {{ viewer {{ login }} }}\"}}'"
             " https://api.allowed.test/graphql", OK),
+    # --- tunnels: nothing but what was decided gets through them (both modes) ----------
+    Attempt("raw-http-in-an-inspected-tunnel",
+            node_tunnel("allowed.test:443", "raw", "", "GET / HTTP/1.1\\r\\nHost: other.test"
+                        "\\r\\n\\r\\n"),
+            r"connect: HTTP/1.1 200", f"{CURL} https://allowed.test/", OK),
+    Attempt("raw-http-in-a-tunnel-entry",
+            node_tunnel("pinned.test:443", "raw", "", "\\r\\nGET / HTTP/1.1\\r\\nHost: other.test"
+                        "\\r\\n\\r\\n"),
+            r"connect: HTTP/1.1 200", PINNED, OK),
+    Attempt("clienthello-for-another-host-split-in-a-tunnel-entry",
+            node_tunnel("pinned.test:443", "split", "other.test", "GET / HTTP/1.1\\r\\n"
+                        "Host: other.test\\r\\n\\r\\n"),
+            r"connect: HTTP/1.1 200", PINNED, OK),
+    Attempt("clienthello-for-another-host-split-in-an-inspected-tunnel",
+            node_tunnel("allowed.test:443", "split", "other.test", "GET / HTTP/1.1\\r\\n"
+                        "Host: other.test\\r\\n\\r\\n"),
+            r"answer: HTTP/1.1 403", f"{CURL} https://allowed.test/", OK),
+    Attempt("crlf-then-http-for-another-host-inside-intercepted-tls",
+            node_tunnel("allowed.test:443", "tls", "allowed.test", "\\r\\nGET / HTTP/1.1\\r\\n"
+                        "Host: other.test\\r\\n\\r\\n"),
+            r"answer: HTTP/1.1 403",
+            node_tunnel("allowed.test:443", "tls", "allowed.test", "GET / HTTP/1.1\\r\\n"
+                        "Host: allowed.test\\r\\n\\r\\n"), r"answer: HTTP/1.1 200"),
+    Attempt("absolute-form-url-inside-intercepted-tls",
+            node_tunnel("allowed.test:443", "tls", "allowed.test", "GET https://other.test/ "
+                        "HTTP/1.1\\r\\nHost: allowed.test\\r\\n\\r\\n"),
+            r"answer: HTTP/1.1 403",
+            node_tunnel("allowed.test:443", "tls", "allowed.test", "GET https://allowed.test/ "
+                        "HTTP/1.1\\r\\nHost: allowed.test\\r\\n\\r\\n"), r"answer: HTTP/1.1 200"),
+    Attempt("http2-preface-inside-intercepted-tls",
+            node_tunnel("allowed.test:443", "tls", "allowed.test",
+                        "PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n") + "; echo end",
+            r"end", f"{CURL} --http2 https://allowed.test/", OK),
+    _like(TWIN_HTTPS, "inner-host-header-for-another-host-over-https",
+          f"{CURL} -H 'Host: other.test' https://allowed.test/", DENIED),
+    Attempt("websocket-to-a-refused-host", websocket("blocked.test"), r"answer: HTTP/1.1 403",
+            websocket("allowed.test"), r"answer: HTTP/1.1 101"),
+    _like(TWIN_HTTP, "oversized-request-header",
+          f"{CURL} -H \"X-Big: $(head -c 70000 /dev/zero | tr -c a a)\" http://allowed.test/",
+          r"status=(400|413|431)"),
     # --- the enforcement itself -----------------------------------------------------
     Attempt("proxy-admin-and-other-ports",
             f"for p in 8081 9090 22; do {CURL} --noproxy '*' http://proxy:$p/; done; echo end",
             r"\A(status=000\n){3}end\n(curl: \(7\) Failed to connect to proxy port \d+.*\n){3}\Z",
-            f"{CURL} --noproxy '*' http://proxy:8080/", OK),
+            # The proxy's one port answers (squid: 400 for a request without a URL).
+            f"{CURL} --noproxy '*' http://proxy:8080/", r"status=[1-5]\d\d"),
     Attempt("rewrite-the-generated-filter",
-            "echo 'addons = []' >> /workspaces/sample-project/.devcontainer/filter.py",
+            "echo 'POLICY = {}' >> /workspaces/sample-project/.devcontainer/filter.py",
             r"Read-only file system",
             "echo x > /workspaces/sample-project/scratch && rm /workspaces/sample-project/scratch"
             " && echo wrote", r"wrote", user=OWNER),
     Attempt("move-the-generated-directory-aside",
             "cd /workspaces/sample-project && mv .devcontainer x; ls .devcontainer/filter.py",
             r"\A\.devcontainer/filter\.py\n.*Device or resource busy",
-            "grep -c '^addons = ' /workspaces/sample-project/.devcontainer/filter.py", r"^1$",
+            "grep -c '^POLICY = ' /workspaces/sample-project/.devcontainer/filter.py", r"^1$",
             user=OWNER),
     # A line of the proxy CA's real private key, looked for in every file the app can read.
     Attempt("read-the-proxy-ca-key", "grep -rlIF -D skip -- '{key_line}' / --exclude-dir=proc "

@@ -66,15 +66,16 @@ def test_allow_and_deny_apply_live_without_touching_the_app(
     )
     assert _status(sandbox, "http://blocked.test/") == "403"
 
+    # "private": the suite's upstream is at a private address on the engine's network.
     allowed = json.loads(
-        sandbox.devagent("allow", "blocked.test", str(sandbox.project), "--json").stdout
+        sandbox.devagent("allow", "blocked.test private", str(sandbox.project), "--json").stdout
     )
-    assert allowed["added"] == ["blocked.test"] and allowed["live"] is True
+    assert allowed["added"] == ["blocked.test private"] and allowed["live"] is True
     delay_allow = _until(lambda: _status(sandbox, "http://blocked.test/") == "200")
     listed = json.loads(sandbox.devagent("allowlist", str(sandbox.project), "--json").stdout)
-    assert {"entry": "blocked.test", "sources": ["project"]} in listed["entries"]
+    assert {"entry": "blocked.test private", "sources": ["project"]} in listed["entries"]
 
-    sandbox.devagent("deny", "blocked.test", str(sandbox.project))
+    sandbox.devagent("deny", "blocked.test private", str(sandbox.project))
     delay_deny = _until(lambda: _status(sandbox, "http://blocked.test/") == "403")
     record_property("allow_delay_s", round(delay_allow, 3))
     record_property("deny_delay_s", round(delay_deny, 3))

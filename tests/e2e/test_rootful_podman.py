@@ -54,7 +54,7 @@ def devagent(
 
 def test_rootful_podman_smoke(rootful: tuple[Path, dict[str, str]]) -> None:
     project, env = rootful
-    created = devagent(env, "create", str(project), "--allow", "allowed.test", check=False)
+    created = devagent(env, "create", str(project), "--allow", "allowed.test private", check=False)
     rule: list[str] = []
     if created.returncode != 0:
         # Docker's firewall on this host: devagent must name the exact fix.

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Input, Static, Tree
 
 from devagent.cli.context import AppContext
 from devagent.project import identify
+from devagent.proxy.records import PRIVATE_ADDRESS
 from devagent.tui.app import DevagentApp
 from devagent.tui.screens import ConfirmScreen, CreateScreen, ProgressScreen
 
@@ -56,11 +57,17 @@ def run(engine: str, project: Path, upstream: str, aliases: list[str]) -> dict[s
         env = app.environments.get(ident.hash)
         return env is not None and env.state == "running"
 
-    def blocked_row() -> int | None:
+    def blocked_row(reason: str | None = None) -> int | None:
+        """The last blocked request to blocked.test (for ``reason``, if one is given)."""
+        found = None
         for index, record in enumerate(app.records):
-            if record.get("host") == "blocked.test" and record.get("decision") == "blocked":
-                return index
-        return None
+            if (
+                record.get("host") == "blocked.test"
+                and record.get("decision") == "blocked"
+                and (reason is None or record.get("reason") == reason)
+            ):
+                found = index
+        return found
 
     async def main() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
@@ -83,23 +90,35 @@ def run(engine: str, project: Path, upstream: str, aliases: list[str]) -> dict[s
                            check=True, capture_output=True)  # fmt: skip
             seen["before"] = await asyncio.to_thread(status, engine, ident.app_container)
             seen["blocked_seen"] = await until(pilot, lambda: blocked_row() is not None, 15)
-            table = app.query_one("#log", DataTable)
-            table.focus()
-            table.move_cursor(row=blocked_row() or 0)
-            await pilot.press("w")
-            await pilot.pause()
-            seen["confirm"] = isinstance(app.screen, ConfirmScreen)
-            await pilot.press("y")
-            message = app.query_one("#message", Static)
-            seen["allowed_message"] = await until(
-                pilot, lambda: "Allowed blocked.test" in str(message.render()), 30
-            )
-            start, after = time.monotonic(), ""
-            while time.monotonic() - start < 10:
-                after = await asyncio.to_thread(status, engine, ident.app_container)
+            confirmed, messages, reason = [], [], None
+            # Twice: the host, then (the suite's upstream is at a private address, which
+            # the proxy refuses unless the entry says "private") the entry the log proposes.
+            for _ in range(2):
+                table = app.query_one("#log", DataTable)
+                table.focus()
+                table.move_cursor(row=blocked_row(reason) or 0)
+                await pilot.press("w")
+                await pilot.pause()
+                confirmed.append(isinstance(app.screen, ConfirmScreen))
+                await pilot.press("y")
+                message = app.query_one("#message", Static)
+                messages.append(
+                    await until(
+                        pilot, lambda m=message: "Allowed blocked.test" in str(m.render()), 30
+                    )
+                )
+                start, after = time.monotonic(), ""
+                while time.monotonic() - start < 10:
+                    after = await asyncio.to_thread(status, engine, ident.app_container)
+                    if after == "200":
+                        break
+                    await pilot.pause(0.1)
                 if after == "200":
                     break
-                await pilot.pause(0.1)
+                reason = PRIVATE_ADDRESS
+                await until(pilot, lambda: blocked_row(PRIVATE_ADDRESS) is not None, 15)
+            seen["confirm"] = all(confirmed)
+            seen["allowed_message"] = all(messages)
             seen["after"] = after
             seen["allowed_logged"] = await until(
                 pilot,

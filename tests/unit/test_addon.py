@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from mitmproxy.test import taddons, tflow, tutils
 
-from devagent.proxy.addon import Filter, RequestLog, decide, merge_request_kind
+from devagent.proxy.addon import Filter, merge_request_kind
 from devagent.proxy.allowlist import Allowlist
+from devagent.proxy.decision import decide
+from devagent.proxy.records import RequestLog
 
 ALLOW = Allowlist.parse(["allowed.test", "*.wild.test"])
 
@@ -46,7 +48,7 @@ def _flow(url: str, *, host_header: str | None = None):  # type: ignore[no-untyp
 
 @pytest.fixture
 def addon(tmp_path: Path) -> Filter:
-    return Filter(ALLOW, RequestLog(tmp_path / "requests.jsonl"))
+    return Filter(ALLOW, RequestLog(tmp_path))
 
 
 def test_blocked_request_gets_403_naming_host_and_fix(addon: Filter, tmp_path: Path) -> None:
@@ -57,7 +59,7 @@ def test_blocked_request_gets_403_naming_host_and_fix(addon: Filter, tmp_path: P
         body = flow.response.get_text()
         assert "blocked.test" in body and "devagent allow blocked.test" in body
         addon.response(flow)
-    record = json.loads((tmp_path / "requests.jsonl").read_text())
+    record = json.loads((tmp_path / "rules.jsonl").read_text())
     assert record["decision"] == "blocked"
     assert record["path"] == "/secret"  # query string stripped
     assert "abc" not in json.dumps(record)
@@ -72,7 +74,7 @@ def test_allowed_request_streams_and_is_logged(addon: Filter, tmp_path: Path) ->
         addon.responseheaders(flow)
         assert callable(flow.response.stream)
         addon.response(flow)
-    record = json.loads((tmp_path / "requests.jsonl").read_text())
+    record = json.loads((tmp_path / "rules.jsonl").read_text())
     assert record["decision"] == "allowed" and record["status"] == 200
 
 
@@ -131,41 +133,59 @@ def test_intercepted_tls_request_must_match_its_sni(addon: Filter) -> None:
         assert flow.response is None
 
 
-def _client_hello(connect_host: str, port: int, sni: str | None):  # type: ignore[no-untyped-def]
-    """The parts of mitmproxy's ClientHelloData the addon reads."""
+def test_a_request_inside_a_tunnel_must_name_the_tunnels_host(addon: Filter) -> None:
+    """CONNECT allowed.test, then an absolute-form URL (or an HTTP/2 :authority) for another
+    host inside it: refused, whatever the Host header says."""
+    with taddons.context(addon):
+        connect = tflow.tflow(req=tutils.treq(method=b"CONNECT", host="allowed.test", port=443,
+                                              path=b""))  # fmt: skip
+        addon.http_connect(connect)
+        assert connect.response is None
+        # Even an agent that sends the other host's SNI and Host: the tunnel is allowed.test's.
+        connect.client_conn.sni = "a.wild.test"
+        inner = tflow.tflow(client_conn=connect.client_conn, req=tutils.treq())
+        inner.request.url = "https://a.wild.test/"
+        inner.request.headers["Host"] = "a.wild.test"
+        addon.requestheaders(inner)
+        assert inner.response is not None and inner.response.status_code == 403
+        assert "CONNECT host" in inner.response.headers["X-Devagent-Blocked"]
+        connect.client_conn.sni = "allowed.test"
+        same = tflow.tflow(client_conn=connect.client_conn, req=tutils.treq())
+        same.request.url = "https://allowed.test/"
+        same.request.headers["Host"] = "allowed.test"
+        addon.requestheaders(same)
+        assert same.response is None
+
+
+def _server(host: str, port: int):  # type: ignore[no-untyped-def]
     from types import SimpleNamespace
 
-    return SimpleNamespace(
-        context=SimpleNamespace(server=SimpleNamespace(address=(connect_host, port))),
-        client_hello=SimpleNamespace(sni=sni),
-        ignore_connection=False,
-    )
+    return SimpleNamespace(server=SimpleNamespace(address=(host, port), error=None))
 
 
 @pytest.mark.parametrize(
-    ("connect", "port", "sni", "passes"),
+    ("entries", "host", "refused"),
     [
-        ("pinned.test", 443, "pinned.test", True),
-        ("pinned.test", 443, "PINNED.test.", True),
-        ("pinned.test", 443, None, True),  # no SNI: the CONNECT host alone was checked
-        ("pinned.test", 443, "blocked.test", False),  # intercepted, then refused inside
-        ("pinned.test", 8443, "pinned.test", False),
-        ("allowed.test", 443, "allowed.test", False),  # an ordinary entry is inspected
+        (["localhost"], "localhost", "loopback"),
+        (["127.0.0.1"], "127.0.0.1", "loopback"),
+        (["169.254.169.254"], "169.254.169.254", "link-local"),
+        (["10.1.2.3"], "10.1.2.3", "private address"),
+        (["10.1.2.3 private"], "10.1.2.3", None),
+        (["8.8.8.8"], "8.8.8.8", None),
     ],
 )
-def test_passthrough_only_when_the_sni_agrees(
-    tmp_path: Path, connect: str, port: int, sni: str | None, passes: bool
+def test_the_server_address_is_checked(
+    tmp_path: Path, entries: list[str], host: str, refused: str | None
 ) -> None:
-    log = tmp_path / "requests.jsonl"
-    addon = Filter(Allowlist.parse(["allowed.test", "pinned.test passthrough"]), RequestLog(log))
-    data = _client_hello(connect, port, sni)
-    addon.tls_clienthello(data)
-    assert data.ignore_connection is passes
-    if passes:
-        (record,) = [json.loads(line) for line in log.read_text().splitlines()]
-        assert record["reason"] == "passthrough" and record["host"] == "pinned.test"
+    import asyncio
+
+    addon = Filter(Allowlist.parse(entries), RequestLog(None))
+    data = _server(host, 443)
+    asyncio.run(addon.server_connect(data))  # type: ignore[arg-type]
+    if refused is None:
+        assert data.server.error is None
     else:
-        assert not log.exists()
+        assert refused in data.server.error
 
 
 @pytest.mark.parametrize(
@@ -187,7 +207,7 @@ def test_merge_request_kind(method: str, path: str, kind: str | None) -> None:
 def _guarded(tmp_path: Path) -> Filter:
     return Filter(
         Allowlist.parse(["api.github.test", "allowed.test"]),
-        RequestLog(tmp_path / "requests.jsonl"),
+        RequestLog(tmp_path),
         merge_guarded=Allowlist.parse(["api.github.test"]),
     )
 

@@ -133,7 +133,8 @@ def test_passthrough_entries_are_allowed_and_pass_through_only_as_tunnels() -> N
     allowlist = Allowlist.parse(
         ["pinned.test passthrough", "*.pins.test:8443 passthrough", "a.test"]
     )
-    assert str(parse_entry(" Pinned.Test.  passthrough ")) == "pinned.test passthrough"
+    # "passthrough" is the older name of the tunnel mode; the canonical spelling is "tunnel".
+    assert str(parse_entry(" Pinned.Test.  passthrough ")) == "pinned.test tunnel"
     assert allowlist.allows("pinned.test", 443, tunnel=True)
     assert allowlist.allows("pinned.test", 80)  # plain HTTP to it is an ordinary request
     assert allowlist.passes_through("pinned.test", 443)

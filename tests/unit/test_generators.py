@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import socket
+import shlex
 import subprocess
 import sys
 import threading
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mitmproxy.addons.script import load_script
-from mitmproxy.test import taddons, tflow, tutils
 
 from devagent.compose import ComposeGenerator
 from devagent.devcontainer import DevcontainerGenerator
 from devagent.options import EnvironmentOptions
+from devagent.proxy.ca import ensure_ca
+from tests.local_proxy import lay_out, run_generated_proxy
 
 
 def _compose(options: EnvironmentOptions) -> dict:  # type: ignore[type-arg]
@@ -90,11 +90,21 @@ def test_proxy_is_labelled_healthchecked_and_restarts(options: EnvironmentOption
 
 def test_proxy_dockerfile_pins_mitmproxy_and_adds_extra_cas(options: EnvironmentOptions) -> None:
     plain = ComposeGenerator().generate(options).files
-    assert plain["Dockerfile.proxy"].decode().splitlines()[1] == "FROM mitmproxy/mitmproxy:11.0.2"
-    assert "ssl_verify_upstream_trusted_ca" not in plain["Dockerfile.proxy"].decode()
+    lines = plain["Dockerfile.proxy"].decode().splitlines()
+    assert next(line for line in lines if line.startswith("FROM ")) == (
+        "FROM mitmproxy/mitmproxy:11.0.2"
+    )
+    assert "squid-openssl" in plain["Dockerfile.proxy"].decode()
+    assert "tls_outgoing_options" not in plain["squid.conf"].decode()
     extra = ComposeGenerator().generate(replace(options, extra_ca_certificates=b"PEM\n")).files
     assert extra["extra-ca-certificates.pem"] == b"PEM\n"
-    assert "ssl_verify_upstream_trusted_ca" in extra["Dockerfile.proxy"].decode()
+    assert "upstream-ca.pem" in extra["Dockerfile.proxy"].decode()
+    assert "tls_outgoing_options cafile=/opt/devagent/upstream-ca.pem" in (
+        extra["squid.conf"].decode()
+    )
+    guarded = replace(options, extra_ca_certificates=b"PEM\n", merge_guarded_hosts=("a.test",))
+    policy = ComposeGenerator().policy(guarded)
+    assert "ssl_verify_upstream_trusted_ca=/opt/devagent/upstream-ca.pem" in policy["mitm"]["argv"]
 
 
 def test_devcontainer_json_is_the_simplified_shape(options: EnvironmentOptions) -> None:
@@ -114,36 +124,30 @@ def test_devcontainer_json_is_the_simplified_shape(options: EnvironmentOptions) 
     assert files["home/.tmux.conf"].startswith(b"# devagent")
 
 
-def test_generated_filter_runs_in_mitmproxy(options: EnvironmentOptions, tmp_path: Path) -> None:
-    """The bundled filter.py loads through mitmproxy's own script loader and enforces."""
+def test_generated_helper_decides_like_the_decision_function(
+    options: EnvironmentOptions, tmp_path: Path
+) -> None:
+    """`filter.py acl` (squid's helper, as generated) answers squid's questions."""
     files = ComposeGenerator().generate(options).files
-    (tmp_path / "allowlist.json").write_bytes(files["policy/allowlist.json"])
-    script = tmp_path / "filter.py"
-    log = tmp_path / "r.jsonl"
-    source = files["filter.py"].replace(b"/var/log/devagent/requests.jsonl", str(log).encode())
-    script.write_bytes(source.replace(b"/etc/devagent/policy", str(tmp_path).encode()))
-    module = load_script(str(script))
-    assert module is not None
-    (addon,) = module.addons
-    with taddons.context(addon):
-        for host, expected in (("a.wild.test", None), ("allowed.test", None), ("x.test", 403)):
-            flow = tflow.tflow(req=tutils.treq())
-            flow.request.url = f"http://{host}/"
-            flow.client_conn.timestamp_tls_setup = None
-            addon.requestheaders(flow)
-            assert (flow.response.status_code if flow.response else None) == expected
-        assert flow.response is not None
-        fix = f"devagent allow x.test '{options.project.path}'"
-        assert fix in flow.response.get_text()  # a command that works, quoted for the shell
-        addon.response(flow)
-        # devagent's readiness probe: a GET to the proxy itself, answered and not logged
-        probe = tflow.tflow(req=tutils.treq(host="proxy", port=8080, path=b"/"))
-        probe.client_conn.timestamp_tls_setup = None
-        addon.requestheaders(probe)
-        assert probe.response is not None and probe.response.status_code == 200
-        addon.response(probe)
-    hosts = [json.loads(line)["host"] for line in log.read_text().splitlines()]
-    assert hosts == ["x.test"]
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    program = lay_out(files, tmp_path / "work", certs=certs, upstream_ca=None, port=3128)
+    queries = [
+        "0 GET http allowed.test 80 allowed.test - - access",
+        "1 GET http x.test 80 x.test - - access",
+        "2 CONNECT - a.wild.test 443 a.wild.test:443 - - access",
+        "3 GET https other.wild.test 443 other.wild.test a.wild.test a.wild.test:443 access",
+    ]
+    answers = subprocess.run(
+        [sys.executable, str(program), "acl"], input="\n".join(queries) + "\n",
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.splitlines()  # fmt: skip
+    assert [answer.split()[:2] for answer in answers] == [
+        ["0", "OK"], ["1", "ERR"], ["2", "OK"], ["3", "ERR"],
+    ]  # fmt: skip
+    fix = shlex.quote(f"devagent allow x.test '{options.project.path}'")[1:-1]
+    assert "devagent allow x.test" in answers[1] and str(options.project.path) in answers[1], fix
+    assert "clt_conn_tag=a.wild.test:443" in answers[2]
 
 
 def test_app_resolves_only_the_proxy(options: EnvironmentOptions) -> None:
@@ -202,47 +206,35 @@ def test_credentials_are_mounted_read_only_and_exported_by_login_shells(
     assert "CLAUDE_CODE_OAUTH_TOKEN" in profile and "/run/secrets/devagent/claude" in profile
 
 
-def test_generated_filter_is_the_proxy_program(options: EnvironmentOptions, tmp_path: Path) -> None:
-    """`python3 filter.py` (the proxy's command line) serves: allowlisted passes, else 403."""
+def test_generated_proxy_is_squid_asking_devagent(
+    options: EnvironmentOptions, tmp_path: Path
+) -> None:
+    """The container's entry point (`filter.py run`: squid, its helpers, the log daemon), as
+    generated: an allowlisted request passes, another port gets devagent's 403, both logged."""
+    command = ComposeGenerator().generate(options).files["Dockerfile.proxy"].decode()
+    assert 'ENTRYPOINT ["python3", "/opt/devagent/filter.py", "run"]' in command
     with _local_upstream() as port:
-        files = (
-            ComposeGenerator().generate(replace(options, allowlist=(f"127.0.0.1:{port}",))).files
-        )
-        (tmp_path / "allowlist.json").write_bytes(files["policy/allowlist.json"])
-        source = files["filter.py"].replace(b"/etc/devagent/policy", str(tmp_path).encode())
-        script = tmp_path / "filter.py"
-        script.write_bytes(source.replace(b"/var/log/devagent", str(tmp_path).encode()))
-        command = json.loads(files["Dockerfile.proxy"].decode().split("ENTRYPOINT ", 1)[1])
-        assert command[:2] == ["python3", "/opt/devagent/filter.py"]
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            listen = probe.getsockname()[1]
-        argv = [sys.executable, str(script), *command[2:], "--listen-host", "127.0.0.1"]
-        argv[argv.index("--listen-port") + 1] = str(listen)
-        argv = [a.replace("/var/lib/devagent/certs", str(tmp_path / "certs")) for a in argv]
-        proxy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            opener = urllib.request.build_opener(
-                urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{listen}"})
-            )
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    with opener.open(f"http://127.0.0.1:{port}/", timeout=5) as reply:
-                        assert reply.read() == b"hello"
-                    break
-                except (ConnectionError, urllib.error.URLError):
-                    assert proxy.poll() is None and time.monotonic() < deadline
-                    time.sleep(0.1)
+        allowed = replace(options, allowlist=(f"127.0.0.1:{port}",))
+        files = ComposeGenerator().generate(allowed).files
+        certs = tmp_path / "certs"
+        ensure_ca(certs, common_name="test proxy CA")
+        with run_generated_proxy(files, certs=certs) as proxy:
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
+            with opener.open(f"http://127.0.0.1:{port}/", timeout=10) as reply:
+                assert reply.read() == b"hello"
             with pytest.raises(urllib.error.HTTPError) as refused:
                 opener.open(f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}/")
             assert refused.value.code == 403
-        finally:
-            proxy.terminate()
-            output = proxy.communicate(timeout=20)[0]
-        assert proxy.returncode == 0, output
-    decisions = [json.loads(line)["decision"] for line in (tmp_path / "requests.jsonl").open()]
-    assert decisions == ["allowed", "blocked"]
+            assert "not in allowlist" in refused.value.read().decode()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (proxy.logs / "blocked.jsonl").exists():
+                time.sleep(0.1)
+            allowed_log = [json.loads(line) for line in (proxy.logs / "requests.jsonl").open()]
+            blocked_log = [json.loads(line) for line in (proxy.logs / "blocked.jsonl").open()]
+    assert [(r["decision"], r["status"], r["mode"]) for r in allowed_log] == [
+        ("allowed", 200, "http")
+    ]
+    assert [(r["decision"], r["reason"]) for r in blocked_log] == [("blocked", "not in allowlist")]
 
 
 @contextlib.contextmanager

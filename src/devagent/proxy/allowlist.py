@@ -11,9 +11,14 @@ Entry forms:
                           when both are wanted
   ``10.1.2.3``, ``::1``   that IP address (bare IPs are refused unless listed)
   ``host:8443``           the entry applies to that port only (``[::1]:8443`` for IPv6)
-  ``host passthrough``    tunnels to the host are not intercepted (for clients that pin
-                          certificates): the CONNECT host and port, and the TLS SNI when
-                          the client sends one, are still checked; what is inside is not
+  ``host tunnel``        tunnels to the host are not intercepted (for clients that pin
+                          certificates or speak only HTTP/2): the CONNECT host and port,
+                          and the TLS SNI, are still checked; what is inside is not.
+                          ``passthrough`` is another name for it; ``inspect`` (the default)
+                          says the opposite explicitly
+  ``host private``        the host may resolve to a private address (RFC 1918, 100.64/10,
+                          fc00::/7: a company registry, a test network); without it such
+                          addresses are refused. Options combine: ``host:8443 tunnel private``
 
 Without a port an entry allows port 443 for tunnels (CONNECT) and ports 80 and 443 for
 plain requests. Hosts are compared after normalization: lowercase, one trailing dot
@@ -23,8 +28,11 @@ removed, internationalized names in punycode, IP addresses in canonical form.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 DEFAULT_TUNNEL_PORTS = frozenset({443})
@@ -80,23 +88,35 @@ def is_ip(host: str) -> bool:
     return True
 
 
-PASSTHROUGH = "passthrough"
+INSPECT, TUNNEL, PASSTHROUGH, PRIVATE = "inspect", "tunnel", "passthrough", "private"
+OPTIONS = (INSPECT, TUNNEL, PASSTHROUGH, PRIVATE)
 
 
 class Entry(NamedTuple):
     """One allowlist entry: a normalized host, whether it is a ``*.`` wildcard, its port,
-    and whether its tunnels pass through uninspected."""
+    whether its tunnels pass uninspected (mode ``tunnel``), and whether it may resolve to a
+    private address."""
 
     host: str
     wildcard: bool = False
     port: int | None = None
     passthrough: bool = False
+    private: bool = False
+
+    @property
+    def mode(self) -> str:
+        return TUNNEL if self.passthrough else INSPECT
 
     def __str__(self) -> str:
         host = f"*.{self.host}" if self.wildcard else self.host
         if self.port is not None:
             host = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
-        return f"{host} {PASSTHROUGH}" if self.passthrough else host
+        words = [
+            host,
+            *([TUNNEL] if self.passthrough else []),
+            *([PRIVATE] if self.private else []),
+        ]
+        return " ".join(words)
 
 
 def parse_entry(text: str) -> Entry:
@@ -104,9 +124,12 @@ def parse_entry(text: str) -> Entry:
     if not text.split():
         raise InvalidHost("empty entry")
     raw, *options = text.split()
-    unknown = [option for option in options if option != PASSTHROUGH]
+    unknown = [option for option in options if option not in OPTIONS]
     if unknown:
-        raise InvalidHost(f"{text!r}: unknown option {unknown[0]!r} (known: {PASSTHROUGH})")
+        raise InvalidHost(f"{text!r}: unknown option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
+    tunnel = bool({TUNNEL, PASSTHROUGH} & set(options))
+    if tunnel and INSPECT in options:
+        raise InvalidHost(f"{text!r}: an entry is either inspected or tunnelled, not both")
     if "://" in raw or "/" in raw:
         raise InvalidHost(f"{text!r} is a URL; list the host name only (e.g. 'example.com')")
     host, port = _split_port(raw, text)
@@ -121,7 +144,7 @@ def parse_entry(text: str) -> Entry:
         raise InvalidHost(f"{text!r} is not a host name, IP address or *.wildcard: {exc}") from exc
     if wildcard and is_ip(normalized):
         raise InvalidHost(f"{text!r}: an IP address cannot be a wildcard")
-    return Entry(normalized, wildcard, port, bool(options))
+    return Entry(normalized, wildcard, port, tunnel, PRIVATE in options)
 
 
 def _split_port(raw: str, text: str) -> tuple[str, int | None]:
@@ -151,6 +174,7 @@ class Allowlist:
         self.entries = tuple(sorted(set(entries), key=lambda e: (e.host, e.wildcard, e.port or 0)))
         self._allowed = _Tables(self.entries)
         self._passthrough = _Tables(e for e in self.entries if e.passthrough)
+        self._private = _Tables(e for e in self.entries if e.private)
 
     @classmethod
     def parse(cls, texts: Iterable[str]) -> Allowlist:
@@ -163,6 +187,10 @@ class Allowlist:
     def passes_through(self, host: str, port: int) -> bool:
         """Whether a tunnel to this (normalized) host and port is left uninspected."""
         return self._passthrough.match(host, port, True)
+
+    def may_be_private(self, host: str, port: int, *, tunnel: bool = False) -> bool:
+        """Whether this (normalized) host and port may resolve to a private address."""
+        return self._private.match(host, port, tunnel)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -196,3 +224,39 @@ class _Tables:
 
 def _port_allowed(ports: set[int | None], port: int, defaults: frozenset[int]) -> bool:
     return port in ports or (None in ports and port in defaults)
+
+
+class AllowlistFile:
+    """The allowlist in a JSON file (``{"allowlist": [...]}``), re-read when it changes.
+
+    The file is looked at no more than every ``interval`` seconds. A file that cannot be
+    read or parsed allows nothing (fail closed) until it is fixed.
+    """
+
+    def __init__(self, path: Path, *, interval: float = 0.25) -> None:
+        self.path = path
+        self.interval = interval
+        self._allowlist = Allowlist([])
+        self._seen: tuple[int, int, int] | None = None
+        self._checked = -interval
+        self.error: str | None = None
+
+    def current(self) -> Allowlist:
+        now = time.monotonic()
+        if now - self._checked >= self.interval:
+            self._checked = now
+            self._reload()
+        return self._allowlist
+
+    def _reload(self) -> None:
+        try:
+            stat = self.path.stat()
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if seen == self._seen:
+                return
+            entries = json.loads(self.path.read_text(encoding="utf-8"))["allowlist"]
+            self._allowlist = Allowlist.parse(entries)
+            self._seen, self.error = seen, None
+        except (OSError, ValueError, KeyError, TypeError, InvalidHost) as exc:
+            self._allowlist, self._seen = Allowlist([]), None
+            self.error = f"{self.path}: {exc}"

@@ -2,8 +2,8 @@
 
 ``mitmdump`` loads some thirty addons (replay, export, HAR, cookies, map-local, ...) and
 mitmproxy offers every event of every request to each of them: a third of the proxy's CPU
-time went to that dispatch. The generated ``filter.py`` is therefore the proxy's program:
-it runs mitmproxy's own master with the core, the proxy server, the protocol and TLS
+time went to that dispatch. For the hosts whose rules read bodies, ``filter.py mitm``
+therefore runs mitmproxy's own master with the core, the proxy server, the protocol and TLS
 addons, and devagent's filter, in the order mitmdump would call them; and it keeps the
 answers of the server-side name lookups for a minute (``ResolverCache``).
 
@@ -108,6 +108,8 @@ def serve(addon: object, argv: Sequence[str] | None = None) -> None:
             mode=["regular"],
             listen_host=arguments["listen_host"],
             listen_port=arguments["listen_port"],
+            # Bytes that are neither TLS nor HTTP are refused, never relayed as raw TCP.
+            rawtcp=False,
         )
         opts.set(*arguments["settings"])
         loop = asyncio.get_running_loop()

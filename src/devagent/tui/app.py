@@ -23,6 +23,7 @@ from textual.widgets.tree import TreeNode
 from devagent.errors import DevagentError
 from devagent.facts import ContainerFacts, uptime
 from devagent.project import Project, identify
+from devagent.proxy.records import PRIVATE_ADDRESS
 from devagent.requestlog import Tail
 from devagent.results import AllowlistResult, Environment, Progress
 from devagent.sessions import Session
@@ -58,9 +59,11 @@ def project_of(env: Environment) -> Project:
 def allow_entry(record: dict[str, Any]) -> str:
     """The allowlist entry that lets a blocked request's destination through."""
     host, port = str(record.get("host", "")), record.get("port")
+    # Refused for resolving to a private address: the entry must say it may.
+    suffix = " private" if record.get("reason") == PRIVATE_ADDRESS else ""
     if port in (None, 80, 443):
-        return host
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return host + suffix
+    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}") + suffix
 
 
 def log_row(record: dict[str, Any]) -> list[Text]:
