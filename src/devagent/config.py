@@ -73,13 +73,27 @@ def _check_entry(entry: str) -> str:
 
 
 def _entry_from_mapping(value: Any) -> Any:
-    """``{host: pinned.example.com, passthrough: true}`` is ``"pinned.example.com passthrough"``."""
+    """``{host: h, mode: tunnel, private: true}`` is ``"h tunnel private"`` (``passthrough:
+    true`` is the older spelling of ``mode: tunnel``)."""
     if not isinstance(value, dict):
         return value
-    unknown = set(value) - {"host", "passthrough"}
-    if unknown or not isinstance(value.get("host"), str):
-        raise ValueError("an entry as a mapping has 'host' (text) and 'passthrough' (true/false)")
-    return f"{value['host']} passthrough" if value.get("passthrough") is True else value["host"]
+    unknown = set(value) - {"host", "passthrough", "mode", "private"}
+    mode = value.get("mode", "inspect")
+    if (
+        unknown
+        or not isinstance(value.get("host"), str)
+        or mode not in ("inspect", "tunnel", "passthrough")
+        or not all(isinstance(value.get(flag, False), bool) for flag in ("passthrough", "private"))
+    ):
+        raise ValueError(
+            "an entry as a mapping has 'host' (text), 'mode' (inspect or tunnel) and "
+            "'private' (true/false)"
+        )
+    # The older spelling stays as written ("passthrough" is read as "tunnel").
+    mode_word = "passthrough" if value.get("passthrough") is True else mode
+    words = [value["host"], *([mode_word] if mode_word != "inspect" else [])]
+    words += ["private"] if value.get("private") else []
+    return " ".join(words)
 
 
 # One allowlist entry in a user file; errors point at its index (``allowlist[3]``).

@@ -87,3 +87,19 @@ def test_allowlist_entries_can_be_mappings_for_passthrough(tmp_path: Path) -> No
     path.write_text("allowlist:\n  - {host: pinned.test, intercept: false}\n")
     with pytest.raises(ConfigError, match=r"allowlist\[0\]: an entry as a mapping"):
         load_yaml_model(path, Config)
+
+
+def test_allowlist_mappings_take_a_mode_and_the_private_flag(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "allowlist:\n  - {host: a.test, mode: tunnel}\n  - {host: b.test, private: true}\n"
+        "  - {host: c.test, mode: tunnel, private: true}\n"
+    )
+    assert load_yaml_model(path, Config).allowlist == [
+        "a.test tunnel",
+        "b.test private",
+        "c.test tunnel private",
+    ]
+    path.write_text("allowlist:\n  - {host: a.test, mode: sideways}\n")
+    with pytest.raises(ConfigError, match=r"allowlist\[0\]"):
+        load_yaml_model(path, Config)
