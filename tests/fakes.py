@@ -8,6 +8,7 @@ from pathlib import Path
 
 from devagent.errors import CommandFailed
 from devagent.runtime.executor import CommandResult, LineCallback
+from devagent.verify import CLEAN_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -84,15 +85,16 @@ def docker_fake() -> FakeExecutor:
         .on(["docker", "exec", "*", "cat", "/proc/net/route"], fixture("app_proc_net_route"))
         .on(["docker", "exec", "*", "cat", "/etc/hosts"], fixture("app_etc_hosts"))
         # The isolation self-test, as a sealed app answers it.
-        .on(["docker", "exec", "*", "getent"], returncode=2)
+        # (in verify's clean environment: CLEAN_ENV comes first)
+        .on(["docker", "exec", "*", *CLEAN_ENV, "getent"], returncode=2)
         .on(
-            ["docker", "exec", "*", "timeout", "3", "bash"],
+            ["docker", "exec", "*", *CLEAN_ENV, "timeout", "3", "bash"],
             returncode=1,
             stderr="bash: connect: Network is unreachable\n"
             "bash: line 1: /dev/tcp/10.213.250.65/80: Network is unreachable\n",
         )
         .on(
-            ["docker", "exec", "*", "curl", "-s", "-o", "/dev/null", "-D"],
+            ["docker", "exec", "*", *CLEAN_ENV, "curl", "-q", "-s", "-o", "/dev/null", "-D"],
             "HTTP/1.1 403 Forbidden\r\nx-devagent-blocked: not in allowlist\r\n",
         )
         .on(["docker", "info"], '{"CgroupVersion": "1", "SecurityOptions": ["name=seccomp"]}')

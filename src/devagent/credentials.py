@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devagent import safefs
+
 if TYPE_CHECKING:
     from devagent.config import Credentials
 
@@ -40,9 +42,9 @@ def prepare(directory: Path, settings: Credentials) -> tuple[tuple[str, Path], .
         except OSError:
             continue
         target = directory / name
-        with target.open("wb") as handle:  # in place: keeps the inode that is mounted
-            handle.write(value + b"\n")
-        target.chmod(0o644)  # the container user reads it, whatever its uid
+        # In place (keeps the inode that is mounted), never through a link; the container
+        # user reads it, whatever its uid.
+        safefs.write_file(target, value + b"\n", mode=0o644)
         prepared.append((name, target))
     return tuple(prepared)
 
@@ -62,10 +64,20 @@ def warnings(settings: Credentials) -> tuple[str, ...]:
 
 
 def seed_claude_config(claude_dir: Path, uid: int) -> None:
-    """Onboarding done, so the agent starts straight away; owned by the agent's user."""
-    settings = claude_dir / ".claude.json"
-    if not settings.exists():
-        settings.write_text(json.dumps({"hasCompletedOnboarding": True}) + "\n")
-    if os.geteuid() == 0:  # a rootful engine: the agent's uid must own its own config
-        for path in (claude_dir, *claude_dir.rglob("*")):
-            os.lchown(path, uid, uid)
+    """Onboarding done, so the agent starts straight away; owned by the agent's user.
+
+    The directory is the agent's (mounted read-write into the app): devagent creates the
+    one file it seeds only where nothing is, never follows a link, and gives away only the
+    directory and that file, through their descriptors (no walk of the tree as root).
+    """
+    claude_dir.mkdir(parents=True, exist_ok=True)
+    owner = uid if os.geteuid() == 0 else None  # a rootful engine: the agent's uid owns it
+    fd = safefs.open_directory(claude_dir)
+    try:
+        if owner is not None:
+            os.fchown(fd, owner, owner)
+        os.fchmod(fd, 0o700)
+        settings = json.dumps({"hasCompletedOnboarding": True}).encode() + b"\n"
+        safefs.create_file(fd, ".claude.json", settings, owner=owner, where=claude_dir)
+    finally:
+        os.close(fd)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent import credentials
+from devagent import credentials, gitguard
 from devagent import sessions as tmux
 from devagent.allowlists import Layers, ProjectEntries, canonical, describe, merge_allowlists
 from devagent.devcontainer import changed_files, read_marker
@@ -92,6 +92,7 @@ class Manager:
         logs_dir = self.paths.proxy_logs_dir(project.hash)
         for directory in (claude_dir, logs_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        logs_dir.chmod(0o700)  # the request log is the user's business only
         credentials.seed_claude_config(claude_dir, template.manifest.remote_uid)
         ca_cert = ensure_ca(certs_dir, common_name=f"devagent proxy CA {project.hash}")
         engine = self.runtime.engine.name
@@ -101,6 +102,7 @@ class Manager:
             allowlist=self._layers(project, template, allow).effective(),
             resources=template.manifest.resources.apply(self.config.resources),
             proxy_resources=self.config.proxy_resources,
+            git_metadata=gitguard.guarded_metadata(project.path),
             engine=engine,
             proxy_user=self._proxy_user(certs_dir, logs_dir),
             claude_config_dir=claude_dir,
@@ -125,8 +127,7 @@ class Manager:
             return f"{uid}:{gid}"
         for directory in directories:
             for path in (directory, *directory.iterdir()):
-                if not path.is_symlink():
-                    os.chown(path, PROXY_SYSTEM_ID, PROXY_SYSTEM_ID)
+                os.chown(path, PROXY_SYSTEM_ID, PROXY_SYSTEM_ID, follow_symlinks=False)
         return f"{PROXY_SYSTEM_ID}:{PROXY_SYSTEM_ID}"
 
     def prepare_secrets(self, project: Project) -> tuple[tuple[str, Path], ...]:
@@ -219,6 +220,7 @@ class Manager:
         project, chosen = self.check_create(path, template=template, allow=allow)
         progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
         options = self.options_for(project, chosen, allow)
+        gitguard.save(self.paths.git_record_file(project.hash), project.path)
         compose = ComposeGenerator().generate(options)
         devcontainer = DevcontainerGenerator().generate(options)
         if self.status(project).state != "missing":
@@ -317,7 +319,11 @@ class Manager:
         self.wait_until_isolated(project)
         self.wait_for_proxy(project)
         self.require_isolation(project)
-        return LifecycleResult("start", self.status(project))
+        return LifecycleResult("start", self.status(project), warnings=self.git_warnings(project))
+
+    def git_warnings(self, project: Project) -> tuple[str, ...]:
+        """Loud words when the project's git metadata changed since create."""
+        return gitguard.warnings(self.paths.git_record_file(project.hash), project.path)
 
     def verify(self, project: Project) -> VerifyResult:
         """The isolation self-test, tried from inside the app, and the files' integrity."""
@@ -335,7 +341,8 @@ class Manager:
 
     def isolation(self, project: Project) -> VerifyResult:
         """Every check of a running environment: its files, then its ways out."""
-        inside = run_checks(self.runtime, project)
+        guarded = gitguard.guarded_metadata(project.path) if project.path.is_dir() else ()
+        inside = run_checks(self.runtime, project, git_metadata=guarded)
         return VerifyResult(inside.project_path, (self.check_generated(project), *inside.checks))
 
     def require_isolation(self, project: Project) -> None:

@@ -58,6 +58,10 @@ class Paths:
         """Digests of the files devagent generated, kept where the agent cannot write."""
         return self.data_dir / "generated" / f"{project_hash}.json"
 
+    def git_record_file(self, project_hash: str) -> Path:
+        """Digests of the project's git metadata at create (see devagent.gitguard)."""
+        return self.data_dir / "generated" / f"{project_hash}.git.json"
+
     def proxy_logs_dir(self, project_hash: str) -> Path:
         return self.data_dir / "proxy-logs" / project_hash
 

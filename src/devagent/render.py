@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from devagent.proxy.records import bounded
 from devagent.results import (
     AllowlistResult,
     CreateResult,
@@ -113,6 +115,8 @@ def render_lifecycle(console: Console, result: LifecycleResult) -> None:
     console.print(f"{verb}: {env.project_path}  {_state(env)}")
     for item in (*result.removed_images, *result.purged):
         console.print(f"  removed {item}", highlight=False)
+    for warning in result.warnings:
+        console.print(Text("warning: ", style="bold red") + Text(warning))
 
 
 def render_verify(console: Console, result: VerifyResult) -> None:
@@ -153,30 +157,43 @@ def render_allowlist(
         console.print(f"[dim]denied for this project: {', '.join(result.denied)}[/]")
 
 
-def _log_row(record: dict[str, Any]) -> tuple[str, ...]:
-    blocked = record.get("decision") == "blocked"
-    decision = "[bold red]BLOCKED[/]" if blocked else "[green]allowed[/]"
+def inert(value: object) -> Text:
+    """Text from a request (the agent's words): shown as it is, never as markup, with
+    control characters and escape sequences made visible (``\\x1b``)."""
+    return Text(bounded(value, 4096))
+
+
+DECISIONS = {
+    "blocked": Text("BLOCKED", style="bold red"),
+    "allowed": Text("allowed", style="green"),
+    "error": Text("error", style="yellow"),
+}
+
+
+def _log_row(record: dict[str, Any]) -> tuple[Text, ...]:
+    decision = str(record.get("decision", ""))
     port = record.get("port")
     host = str(record.get("host", ""))
     if port not in (None, 80, 443):
         host = f"{host}:{port}"
     status = record.get("status")
     duration = record.get("duration_ms")
+    why = record.get("reason", "") if decision == "blocked" else (record.get("error") or "")
     return (
-        str(record.get("time", "")).replace("T", " ").rstrip("Z"),
-        decision,
-        str(record.get("method", "")),
-        host,
-        str(record.get("path", "")),
-        "-" if status is None else str(status),
-        "-" if duration is None else f"{duration:.0f} ms",
-        str(record.get("reason", "")) if blocked else "",
+        inert(str(record.get("time", "")).replace("T", " ").rstrip("Z")),
+        DECISIONS.get(decision, inert(decision)),
+        inert(record.get("method", "")),
+        inert(host),
+        inert(record.get("path", "")),
+        Text("-" if status is None else str(status)),
+        Text("-" if not isinstance(duration, (int, float)) else f"{duration:.0f} ms"),
+        inert(why),
     )
 
 
 def render_log_record(console: Console, record: dict[str, Any]) -> None:
     """One line per request, for --follow."""
-    console.print("  ".join(cell for cell in _log_row(record) if cell), highlight=False)
+    console.print(Text("  ").join(cell for cell in _log_row(record) if cell.plain))
 
 
 def render_logs(
@@ -198,9 +215,8 @@ def render_logs(
         console.print()
         console.print("[bold]Blocked hosts[/] (allow one with the command shown):")
         for host, count in blocked:
-            console.print(
-                f"  {host}  [dim]{count}x[/]  {allow_command.format(host=host)}", highlight=False
-            )
+            line = Text("  ") + inert(host) + Text(f"  {count}x  ", style="dim")
+            console.print(line + inert(allow_command.format(host=host)))
 
 
 DOCTOR_MARK = {"ok": "[green]ok[/]  ", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}

@@ -110,6 +110,7 @@ class LifecycleResult:
     environment: Environment
     purged: tuple[str, ...] = field(default_factory=tuple)
     removed_images: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +118,7 @@ class LifecycleResult:
             "environment": self.environment.to_json(),
             "purged": list(self.purged),
             "removed_images": list(self.removed_images),
+            "warnings": list(self.warnings),
         }
 
 

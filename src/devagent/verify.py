@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from devagent.isolation import Route, hosts_address, only_route_is_to, parse_proc_routes
-from devagent.options import PROXY_HOST
+from devagent.options import PROXY_HOST, PROXY_PORT
 from devagent.project import SUBNET_PREFIX, Project
+from devagent.proxy.records import PROBE_HOST
 from devagent.runtime import Runtime
 
-# Names that no allowlist or resolver should ever answer (RFC 2606/6761 reserved).
-UNLISTED_URL = "http://devagent-verify.invalid/"
+# Names that no allowlist or resolver should ever answer (RFC 2606/6761 reserved). The
+# proxy's log marks requests to PROBE_HOST as the self-test's, never as a host to allow.
+UNLISTED_URL = f"http://{PROBE_HOST}/"
+CLEAN_ENV = ("env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "HOME=/nonexistent", "LC_ALL=C")  # fmt: skip
 EXTERNAL_NAME = "devagent-verify.example.com"
 
 
@@ -72,12 +76,17 @@ def read_routes(runtime: Runtime, project: Project) -> RouteView:
     )
 
 
-def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
-    """Try each way out from inside the app (as its container user's peer, root-less exec)."""
+def run_checks(
+    runtime: Runtime, project: Project, *, git_metadata: tuple[str, ...] = ()
+) -> VerifyResult:
+    """Try each way out from inside the app (as its container user's peer, root-less exec),
+    and that the project's ``git_metadata`` (names under .git/) cannot be written there."""
     app = project.app_container
 
     def sh(*argv: str) -> tuple[int, str]:
-        result = runtime.exec(app, list(argv), timeout=30)
+        # A clean environment, no home: nothing the agent wrote (~/.curlrc, BASH_ENV, a PATH
+        # of its own) takes part in the test.
+        result = runtime.exec(app, [*CLEAN_ENV, *argv], timeout=30)
         return result.returncode, result.stdout + result.stderr
 
     checks = []
@@ -112,7 +121,8 @@ def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
             f"getent exit {code}{': ' + output.strip()[:120] if output.strip() else ''}",
         )
     )
-    code, headers = sh("curl", "-s", "-o", "/dev/null", "-D", "-", "--max-time", "10", UNLISTED_URL)
+    code, headers = sh("curl", "-q", "-s", "-o", "/dev/null", "-D", "-", "--max-time", "10",
+                       "--proxy", f"http://{PROXY_HOST}:{PROXY_PORT}", UNLISTED_URL)  # fmt: skip
     first = headers.strip().splitlines()[0] if headers.strip() else f"curl exit {code}"
     checks.append(
         Check(
@@ -121,4 +131,16 @@ def run_checks(runtime: Runtime, project: Project) -> VerifyResult:
             first,
         )
     )
+    if git_metadata:
+        paths = " ".join(f"{project.workspace_folder}/.git/{name}" for name in git_metadata)
+        _, output = sh("sh", "-c", f'for p in {paths}; do [ -w "$p" ] && echo "writable: $p"; '
+                       "done; true")  # fmt: skip
+        writable = [line for line in output.splitlines() if line.startswith("writable:")]
+        checks.append(
+            Check(
+                "the project's git metadata is read-only in the app",
+                not writable,
+                "; ".join(writable) or ", ".join(f".git/{name}" for name in git_metadata),
+            )
+        )
     return VerifyResult(str(project.path), tuple(checks))

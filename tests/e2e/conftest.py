@@ -156,6 +156,12 @@ class Sandbox:
         data: list[dict[str, object]] = json.loads(self.engine_run("inspect", name).stdout)
         return data[0]
 
+    def inspect_network(self, name: str) -> dict[str, object]:
+        data: list[dict[str, object]] = json.loads(
+            self.engine_run("network", "inspect", name).stdout
+        )
+        return data[0]
+
     def connect_upstream(self, upstream: str) -> None:
         aliases = [arg for name in UPSTREAM_NAMES for arg in ("--alias", name)]
         self.engine_run("network", "connect", *aliases, f"devagent-{self.hash}-egress", upstream)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from devagent.cli import main
+from devagent.verify import CLEAN_ENV
 from tests.fakes import FakeExecutor, docker_fake, fixture
 
 
@@ -97,7 +98,7 @@ def test_verify_exits_1_when_a_way_out_works(
     leaky = (
         docker_fake()
         .on(["docker", "ps"], running)
-        .on(["docker", "exec", "*", "getent"], "1.2.3.4 x", returncode=0)
+        .on(["docker", "exec", "*", *CLEAN_ENV, "getent"], "1.2.3.4 x", returncode=0)
     )
     capsys.readouterr()
     assert main(["verify", str(tmp_path), "--json"], executor=leaky) == 1

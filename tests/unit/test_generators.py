@@ -3,7 +3,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import shlex
 import subprocess
 import sys
 import threading
@@ -145,8 +144,9 @@ def test_generated_helper_decides_like_the_decision_function(
     assert [answer.split()[:2] for answer in answers] == [
         ["0", "OK"], ["1", "ERR"], ["2", "OK"], ["3", "ERR"],
     ]  # fmt: skip
-    fix = shlex.quote(f"devagent allow x.test '{options.project.path}'")[1:-1]
-    assert "devagent allow x.test" in answers[1] and str(options.project.path) in answers[1], fix
+    # The fix names the project by its container: the app never sees a host path.
+    assert f"devagent allow x.test {options.project.app_container}" in answers[1]
+    assert str(options.project.path) not in answers[1]
     assert "clt_conn_tag=a.wild.test:443" in answers[2]
 
 
@@ -155,7 +155,10 @@ def test_app_resolves_only_the_proxy(options: EnvironmentOptions) -> None:
     app, proxy = doc["services"]["app"], doc["services"]["proxy"]
     proxy_ip = proxy["networks"]["internal"]["ipv4_address"]
     assert proxy_ip in [str(ip) for ip in options.internal_subnet.hosts()]
-    assert app["extra_hosts"] == [f"proxy:{proxy_ip}"]
+    # devagent's own /etc/hosts: the proxy by name, none of the engine's host entries.
+    hosts = ComposeGenerator().generate(options).files["hosts"].decode()
+    assert f"{proxy_ip}\tproxy" in hosts and "host." not in hosts
+    assert "./hosts:/etc/hosts:ro" in app["volumes"]
     assert app["dns"] == ["127.0.0.1"]  # nothing answers there: no name leaves the app
     # ... and the app asks no resolver at all: a lookup fails at once, it never waits.
     assert "./resolv.conf:/etc/resolv.conf:ro" in app["volumes"]

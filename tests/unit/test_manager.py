@@ -13,6 +13,7 @@ from devagent.project import Project, identify
 from devagent.results import Environment
 from devagent.runtime import Runtime
 from devagent.runtime.engine import Engine
+from devagent.verify import CLEAN_ENV
 from tests.fakes import FakeExecutor, docker_fake, fixture
 
 RECORDED_PROJECT = "/tmp/demo/proj"
@@ -271,14 +272,14 @@ def test_verify_passes_on_a_sealed_app(paths: Paths, tmp_path: Path) -> None:
         (["timeout", "3", "bash"], "", 0, "direct connection"),
         (["timeout", "3", "bash"], "bash: connect: Connection refused", 1, "direct connection"),
         (["timeout", "3", "bash"], "", 124, "direct connection"),  # a route, no answer
-        (["curl", "-s", "-o", "/dev/null", "-D"], "HTTP/1.1 200 OK\r\n", 0, "unlisted host"),
+        (["curl", "-q", "-s", "-o", "/dev/null", "-D"], "HTTP/1.1 200 OK\r\n", 0, "unlisted host"),
     ],
 )
 def test_any_way_out_fails_verify_and_create(
     paths: Paths, tmp_path: Path, rule: list[str], stdout: str, code: int, failing: str
 ) -> None:
     project = _project_with_files(tmp_path, paths)
-    fake = docker_fake().on(["docker", "exec", "*", *rule], stdout, returncode=code)
+    fake = docker_fake().on(["docker", "exec", "*", *CLEAN_ENV, *rule], stdout, returncode=code)
     manager = _manager(fake, paths)
     (failure,) = manager.isolation(project).failures
     assert failing in failure.name

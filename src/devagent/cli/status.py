@@ -15,8 +15,9 @@ from devagent.render import print_json, render_status
 def status(app: AppContext, target: str | None, as_json: bool) -> None:
     """Show the state of a project's environment (default: the current directory)."""
     manager = app.manager
-    environment = manager.status(manager.resolve(target))
-    warnings = manager.warnings()
+    project = manager.resolve(target)
+    environment = manager.status(project)
+    warnings = (*manager.git_warnings(project), *manager.warnings())
     if as_json:
         reason = manager.runtime.reason
         print_json({**environment.to_json(), "engine_reason": reason, "warnings": list(warnings)})

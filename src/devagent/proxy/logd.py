@@ -18,6 +18,8 @@ from devagent.proxy.records import (
     BLOCKED,
     ERROR,
     PRIVATE_ADDRESS,
+    PROBE,
+    PROBE_HOST,
     RequestLog,
     record,
 )
@@ -89,7 +91,9 @@ def parse_log_line(line: str) -> dict[str, Any] | None:
         or (error or "").startswith(("ERR_ACCESS_DENIED", "ERR_DEVAGENT"))
         or fields["bump"] == "terminate"
     )
-    if denied or refused:
+    if fields["host"] == PROBE_HOST:
+        decision, reason, error = PROBE, "devagent verify's probe", None
+    elif denied or refused:
         decision = BLOCKED
         reason = REFUSALS.get(refused or "", reason) or "refused"
         error = None

@@ -13,6 +13,7 @@ that a flood of huge or numerous requests cannot push earlier refusals out of th
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -25,7 +26,10 @@ RULES_LOG = "rules.jsonl"  # what mitmproxy decided, for the hosts whose rules r
 LOG_FILES = (REQUESTS_LOG, BLOCKED_LOG, RULES_LOG)
 LOG_MAX_BYTES = 5 * 1024 * 1024  # per file; one older generation (``.1``) is kept
 
-ALLOWED, BLOCKED, ERROR = "allowed", "blocked", "error"
+ALLOWED, BLOCKED, ERROR, PROBE = "allowed", "blocked", "error", "probe"
+# The host of devagent verify's own probe (reserved: it resolves nowhere). Its refusals are
+# logged as "probe", never as a blocked host to allow.
+PROBE_HOST = "devagent-verify.invalid"
 # The reason of a refusal for the address a name resolves to (the fix: the entry's "private").
 PRIVATE_ADDRESS = "the name resolves to a private address (allow the host with 'private')"
 FIELDS = (
@@ -130,15 +134,20 @@ class LogFile:
             )
         self._append(entry)
 
+    def _open(self) -> Any:
+        # Only the user reads the log (0600); never through a link.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        return os.fdopen(os.open(self.path, flags, 0o600), "a", encoding="utf-8")
+
     def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
         try:
             if self._handle is None:
-                self._handle = self.path.open("a", encoding="utf-8")
+                self._handle = self._open()
             elif self._handle.tell() > self.max_bytes:
                 self._handle.close()
                 self.path.replace(self.path.with_name(self.path.name + ".1"))
-                self._handle = self.path.open("a", encoding="utf-8")
+                self._handle = self._open()
             self._handle.write(line)
             self._handle.flush()
         except (OSError, ValueError):

@@ -23,7 +23,7 @@ from textual.widgets.tree import TreeNode
 from devagent.errors import DevagentError
 from devagent.facts import ContainerFacts, uptime
 from devagent.project import Project, identify
-from devagent.proxy.records import PRIVATE_ADDRESS
+from devagent.proxy.records import PRIVATE_ADDRESS, bounded
 from devagent.requestlog import Tail
 from devagent.results import AllowlistResult, Environment, Progress
 from devagent.sessions import Session
@@ -71,13 +71,14 @@ def log_row(record: dict[str, Any]) -> list[Text]:
     style = "bold red" if blocked else ""
     moment = str(record.get("time", ""))
     status = record.get("status")
+    # What a request carried is shown inert: control characters made visible, no markup.
     return [
-        Text(moment[11:19] if len(moment) >= 19 else moment, style),
+        Text(bounded(moment[11:19] if len(moment) >= 19 else moment), style),
         # A word, not only a colour: NO_COLOR terminals see it too.
         Text("BLOCKED" if blocked else "allowed", style),
-        Text(f"{record.get('host', '')}:{record.get('port', '')}", style),
+        Text(bounded(f"{record.get('host', '')}:{record.get('port', '')}"), style),
         Text("" if status is None else str(status)),
-        Text(f"{record.get('method', '')} {record.get('path', '')}"),
+        Text(bounded(f"{record.get('method', '')} {record.get('path', '')}", 4096)),
     ]
 
 
