@@ -153,18 +153,19 @@ def test_status_and_start_say_when_git_metadata_changed_on_the_host(repository: 
 def test_request_text_reaches_the_terminal_inert(sandbox: Sandbox) -> None:
     """A path with an escape sequence, Rich markup and an encoded newline, read back through
     `devagent logs` on a pseudo-terminal."""
-    for path in ("/[bold red]x[/]%0Aline", "/\\033[31mred"):
+    # (printf's own escapes: %% is "%", \\033 is ESC; squid refuses the raw ESC as invalid)
+    for path in ("/[red]x[/]%%0Aline", "/\\033[31mred"):
         request = f"GET http://blocked.test{path} HTTP/1.1\\r\\nHost: blocked.test\\r\\n"
         sandbox.app_sh(
             f"exec 3<>/dev/tcp/proxy/8080 && printf '{request}Connection: close\\r\\n\\r\\n' >&3"
             " && cat <&3"
         )
     time.sleep(1)
-    argv = sandbox.devagent_argv("logs", str(sandbox.project), "--blocked", "--since", "1m")
+    argv = sandbox.devagent_argv("logs", str(sandbox.project), "--since", "5m")
     shown = run(["script", "-qec", " ".join(f"'{a}'" for a in argv), "/dev/null"],
                 env=sandbox.process_env({"COLUMNS": "250"}))  # fmt: skip
     assert "\x1b[31mred" not in shown.stdout  # the request's escape never reaches the terminal
-    assert "[bold red]x[/]" in shown.stdout  # markup shown as the text it is
+    assert "[red]x[/]" in shown.stdout  # markup shown as the text it is
     assert "%0Aline" in shown.stdout or "\\x0aline" in shown.stdout
 
 

@@ -124,3 +124,13 @@ def test_control_characters_from_a_request_are_escaped(tmp_path: Path) -> None:
     serve_logd(tmp_path / "squid", stdin=io.StringIO("L" + hostile + "\nR\n"))
     (record,) = [json.loads(text) for text in (tmp_path / "blocked.jsonl").open()]
     assert record["path"] == "/\\x1b[31mred\\x0aline"
+
+
+def test_a_request_squid_cannot_read_is_a_refusal() -> None:
+    record = parse_log_line(line(status="400", squid_status="NONE_NONE", error="ERR_INVALID_REQ"))
+    assert record is not None and record["decision"] == "blocked"
+    assert "cannot read" in str(record["reason"])
+
+
+def test_a_connection_that_asked_nothing_is_not_logged() -> None:
+    assert parse_log_line(line(status="000", squid_status="NONE_NONE")) is None

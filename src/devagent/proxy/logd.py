@@ -63,6 +63,10 @@ _UPSTREAM_ERRORS = {
 }
 
 
+# squid's answers to requests it could not parse or will not take (too big, not HTTP).
+_MALFORMED = ("ERR_INVALID", "ERR_TOO_BIG", "ERR_UNSUP", "ERR_PROTOCOL_UNKNOWN", "ERR_REQUEST")
+
+
 def _value(raw: str) -> str | None:
     value = unquote(raw)
     return None if value in ("-", "") else value
@@ -79,7 +83,7 @@ def parse_log_line(line: str) -> dict[str, Any] | None:
         return None
     fields = dict(zip((name for name, _ in LOG_FORMAT), map(_value, values), strict=True))
     squid_status = fields["squid_status"] or ""
-    if fields["method"] is None:
+    if fields["method"] is None and not _number(fields["status"]):
         return None  # a connection closed before it asked anything (the health check)
     if fields["method"] == "CONNECT" and fields["bump"] == "splice" and squid_status == "NONE_NONE":
         return None  # a tunnel being spliced: its record comes when it closes, with its bytes
@@ -91,9 +95,12 @@ def parse_log_line(line: str) -> dict[str, Any] | None:
         or (error or "").startswith(("ERR_ACCESS_DENIED", "ERR_DEVAGENT"))
         or fields["bump"] == "terminate"
     )
+    malformed = (error or "").startswith(_MALFORMED)
+    if malformed:
+        reason = f"a request the proxy cannot read ({error})"
     if fields["host"] == PROBE_HOST:
         decision, reason, error = PROBE, "devagent verify's probe", None
-    elif denied or refused:
+    elif denied or refused or malformed:
         decision = BLOCKED
         reason = REFUSALS.get(refused or "", reason) or "refused"
         error = None
