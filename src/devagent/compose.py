@@ -208,7 +208,11 @@ class ComposeGenerator:
             "image": f"{project.proxy_container}:latest",
             "container_name": project.proxy_container,
             "user": options.proxy_user,
-            "restart": "unless-stopped",
+            # Inside, devagent's supervisor restarts squid and mitmproxy; the engine restarts
+            # the container too, but for rootless Podman: 4.3 deadlocks restarting a
+            # container with a user namespace of its own (keep-id), hanging every podman
+            # command of the user.
+            "restart": "no" if options.rootless else "unless-stopped",
             "volumes": [
                 # The directory, not the file: an atomic replace must show through.
                 f"./{ALLOWLIST_FILE.rsplit('/', 1)[0]}:{POLICY_IN_PROXY}:ro",

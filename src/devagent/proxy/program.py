@@ -99,35 +99,59 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise RuntimeError(f"mitmproxy did not listen on port {port}")
+
+
+class Supervisor:
+    """Runs mitmproxy (when some host needs it) and squid; a child that dies is started
+    again after a second (meanwhile nothing gets out: fail closed), and SIGTERM or SIGINT
+    stops both. As PID 1 it also reaps the orphans of squid's helpers.
+
+    The container's restart policy is not enough on its own: rootless Podman 4.3 deadlocks
+    restarting a container with a user namespace of its own (keep-id), which the proxy
+    needs to write the user's log directory as the user.
+    """
+
+    def __init__(self, policy: dict[str, Any]) -> None:
+        self.commands: dict[str, tuple[list[str], int | None]] = {}
+        mitm = policy.get("mitm")
+        if mitm:
+            self.commands["mitmproxy"] = (list(mitm["argv"]), int(mitm["port"]))
+        self.commands["squid"] = (["squid", "-N", "-f", policy["squid_conf"]], None)
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+
+    def start(self, name: str) -> None:
+        argv, port = self.commands[name]
+        process = subprocess.Popen(argv)
+        self.children[name] = process
+        if port is not None:
+            _wait_for_port(port, process)
+
+    def stop(self, signum: int, _frame: object) -> None:
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        for name in self.commands:
+            self.start(name)
+        while not self.stopping or any(c.poll() is None for c in self.children.values()):
+            try:
+                pid, _status = os.wait()
+            except ChildProcessError:
+                break
+            died = [name for name, child in self.children.items() if child.pid == pid]
+            if died and not self.stopping:
+                print(f"devagent proxy: {died[0]} ended; starting it again", file=sys.stderr,
+                      flush=True)  # fmt: skip
+                time.sleep(1)
+                self.start(died[0])
+        return 0
 
 
 def supervise(policy: dict[str, Any]) -> int:
     prepare(Path(policy["runtime_dir"]))
-    squid = ["squid", "-N", "-f", policy["squid_conf"]]
-    mitm = policy.get("mitm")
-    if not mitm:
-        # Nothing else to watch: squid itself becomes the container's process.
-        os.execvp(squid[0], squid)  # noqa: S606 - a fixed argv, no shell
-    children: list[subprocess.Popen[bytes]] = []
-    process = subprocess.Popen(mitm["argv"])
-    children.append(process)
-    _wait_for_port(int(mitm["port"]), process)
-    children.append(subprocess.Popen(squid))
-
-    def stop(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM if signum != signal.SIGINT else signal.SIGINT)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    # Either one ending ends both: the container restarts the pair (fail closed meanwhile).
-    _pid, status = os.wait()
-    stop(signal.SIGTERM, None)
-    for child in children:
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return os.waitstatus_to_exitcode(status) or 1
+    return Supervisor(policy).run()
