@@ -52,9 +52,11 @@ def test_allowed_names_never_lead_to_forbidden_addresses(
     addresses are refused even for allowlisted names and addresses; private ones are
     reached only through entries marked ``private``."""
     proxy_internal = sandbox.app_sh("getent hosts proxy").stdout.split()[0]
-    egress = sandbox.inspect(sandbox.proxy)["NetworkSettings"]["Networks"]  # type: ignore[index]
-    network = egress[f"devagent-{sandbox.hash}-egress"]  # type: ignore[index]
-    gateway = str(network.get("Gateway") or "")
+    network = sandbox.inspect_network(f"devagent-{sandbox.hash}-egress")
+    if sandbox.engine == "podman":
+        gateway = str(network["subnets"][0]["gateway"])  # type: ignore[index]
+    else:
+        gateway = str(network["IPAM"]["Config"][0]["Gateway"])  # type: ignore[index]
     assert gateway, network
     forbidden = {
         "http://localhost/": "localhost",  # a name the proxy resolves to 127.0.0.1
