@@ -77,6 +77,25 @@ def test_rootful_podman_smoke(rootful: tuple[Path, dict[str, str]]) -> None:
         assert direct.returncode != 0
         assert run(["podman", "exec", app, "getent", "hosts", "deb.debian.org"],
                    check=False).returncode != 0  # fmt: skip
+        _a_planted_link_is_never_followed_as_root(env, project, app)
     finally:
         if rule:
             run(["iptables", "-D", *rule[2:]], check=False)  # remove exactly what was added
+
+
+def _a_planted_link_is_never_followed_as_root(env: dict[str, str], project: Path, app: str) -> None:
+    """devagent runs as root here: a link the agent plants in its Claude directory, to a
+    root-owned host file, must not make a re-create write or chown that file."""
+    handle, name = tempfile.mkstemp(prefix="devagent-victim-", dir="/tmp")
+    os.write(handle, b"precious\n")
+    os.close(handle)
+    victim = Path(name)
+    try:
+        claude = "/home/vscode/.claude"
+        run(["podman", "exec", "-u", "vscode", app, "sh", "-c",
+             f"rm -f {claude}/.claude.json && ln -s {victim} {claude}/.claude.json"])  # fmt: skip
+        again = devagent(env, "create", str(project), check=False)
+        assert again.returncode == 1 and ".claude.json is a link" in again.stderr, again.stderr
+        assert victim.read_bytes() == b"precious\n" and victim.stat().st_uid == 0
+    finally:
+        victim.unlink(missing_ok=True)
