@@ -383,7 +383,8 @@ def test_no_way_out_even_with_a_permissive_host_firewall(
 
 
 SQUID_PID = (
-    'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = squid ] && echo ${p#/proc/}; done'
+    'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = squid ] && echo ${p#/proc/}; '
+    "done; true"
 )
 
 

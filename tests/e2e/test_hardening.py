@@ -86,7 +86,9 @@ def test_a_link_swapped_in_a_loop_during_create_and_start_reaches_nothing(
 def repository(sandbox: Sandbox, upstream: str, pki: Path) -> Iterator[Sandbox]:
     """A second environment whose project is a git repository with one commit."""
     box = make_sandbox(sandbox.engine, sandbox.root, pki, "repository")
-    git = ["git", "-C", str(box.project), "-c", "user.name=t", "-c", "user.email=t@t.test"]
+    # (as root, in a directory that may belong to the engine's user: safe.directory)
+    git = ["git", "-C", str(box.project), "-c", "safe.directory=*", "-c", "user.name=t",
+           "-c", "user.email=t@t.test"]  # fmt: skip
     run(["git", "init", "-q", "-b", "main", str(box.project)])
     run([*git, "add", "-A"])
     run([*git, "commit", "-qm", "first"])
@@ -156,14 +158,16 @@ def test_request_text_reaches_the_terminal_inert(sandbox: Sandbox) -> None:
     # (printf's own escapes: %% is "%", \\033 is ESC; squid refuses the raw ESC as invalid)
     for path in ("/[red]x[/]%%0Aline", "/\\033[31mred"):
         request = f"GET http://blocked.test{path} HTTP/1.1\\r\\nHost: blocked.test\\r\\n"
-        sandbox.app_sh(
+        sent = sandbox.engine_run(
+            "exec", "-u", "vscode", sandbox.app, "bash", "-c",
             f"exec 3<>/dev/tcp/proxy/8080 && printf '{request}Connection: close\\r\\n\\r\\n' >&3"
-            " && cat <&3"
-        )
+            " && cat <&3",
+        )  # fmt: skip
+        assert "HTTP/1.1 4" in sent.stdout, sent.stdout  # refused, or not even read
     time.sleep(1)
     argv = sandbox.devagent_argv("logs", str(sandbox.project), "--since", "5m")
     shown = run(["script", "-qec", " ".join(f"'{a}'" for a in argv), "/dev/null"],
-                env=sandbox.process_env({"COLUMNS": "250"}))  # fmt: skip
+                env=sandbox.process_env({"COLUMNS": "10000"}))  # fmt: skip
     assert "\x1b[31mred" not in shown.stdout  # the request's escape never reaches the terminal
     assert "[red]x[/]" in shown.stdout  # markup shown as the text it is
     assert "%0Aline" in shown.stdout or "\\x0aline" in shown.stdout
