@@ -47,11 +47,6 @@ class LocalProxy:
     def logs(self) -> Path:
         return self.work / "logs"
 
-    def squid_pid(self) -> int:
-        out = subprocess.run(["pgrep", "-P", str(self.pid), "-x", "squid"],
-                             capture_output=True, text=True, check=False).stdout  # fmt: skip
-        return int(out.split()[0])
-
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -80,17 +80,3 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
-
-
-def links_below(directory: Path, *, limit: int = 10_000) -> list[Path]:
-    """Symbolic links in ``directory``'s tree (looked at, never followed), at most ``limit``."""
-    found: list[Path] = []
-    seen = 0
-    for root, dirs, files in os.walk(directory, followlinks=False):
-        for name in (*dirs, *files):
-            seen += 1
-            if (Path(root) / name).is_symlink():
-                found.append(Path(root) / name)
-        if seen > limit:
-            break
-    return found
