@@ -30,18 +30,18 @@ _SECTION = re.compile(r'^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]')
 _MAX_BYTES = 1 << 20
 
 
-def guarded_metadata(project: Path) -> tuple[str, ...]:
+def guarded_metadata(project: Path, *, make_missing: bool = True) -> tuple[str, ...]:
     """The names under ``.git`` to mount read-only (none when ``.git`` is not a directory).
 
-    ``hooks`` and ``info`` are made if missing, through the directory's descriptor, so that
-    the app cannot create them in their place.
+    With ``make_missing`` (at create), ``hooks`` and ``info`` are made if missing, through
+    the directory's descriptor, so that the app cannot create them in their place.
     """
     try:
         fd = os.open(project / ".git", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return ()  # no repository, or .git is a file or a link: nothing devagent mounts
     try:
-        for name in ("hooks", "info"):
+        for name in ("hooks", "info") if make_missing else ():
             with contextlib.suppress(FileExistsError):
                 os.mkdir(name, 0o755, dir_fd=fd)
         present = []

@@ -341,7 +341,7 @@ class Manager:
 
     def isolation(self, project: Project) -> VerifyResult:
         """Every check of a running environment: its files, then its ways out."""
-        guarded = gitguard.guarded_metadata(project.path) if project.path.is_dir() else ()
+        guarded = gitguard.guarded_metadata(project.path, make_missing=False)
         inside = run_checks(self.runtime, project, git_metadata=guarded)
         return VerifyResult(inside.project_path, (self.check_generated(project), *inside.checks))
 

@@ -62,6 +62,11 @@ def _parse(line: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def by_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of several files in time order (stable: the same second keeps file order)."""
+    return sorted(records, key=lambda record: str(record.get("time", "")))
+
+
 def read(log_dir: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
     """The records of every file and generation, oldest first, that ``keep`` accepts."""
     records = []
@@ -75,8 +80,7 @@ def read(log_dir: Path, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str
                 record = _parse(line)
                 if record is not None and keep(record):
                     records.append(record)
-    # A stable sort: records of the same second keep their order within a file.
-    return sorted(records, key=lambda record: str(record.get("time", "")))
+    return by_time(records)
 
 
 def blocked_hosts(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -93,8 +97,7 @@ class Tail:
         self._files = [_FileTail(log_dir / name, from_start=from_start) for name in LOG_FILES]
 
     def poll(self) -> list[dict[str, Any]]:
-        records = [record for tail in self._files for record in tail.poll()]
-        return sorted(records, key=lambda record: str(record.get("time", "")))
+        return by_time([record for tail in self._files for record in tail.poll()])
 
 
 class _FileTail:

@@ -53,3 +53,9 @@ def test_changes_name_the_keys_and_files(tmp_path: Path) -> None:
 def test_config_keys_read_sections_subsections_and_bare_keys() -> None:
     keys = gitguard.config_keys('[Core]\n  FSMonitor = a\n[remote "Up"]\nurl=b\n[x] y\n')
     assert set(keys) == {"core.fsmonitor", "remote.Up.url", "x.y"}
+
+
+def test_verify_looks_without_making_anything(tmp_path: Path) -> None:
+    project = _repo(tmp_path)
+    assert gitguard.guarded_metadata(project, make_missing=False) == ("config",)
+    assert not (project / ".git" / "hooks").exists()

@@ -37,7 +37,8 @@ ACL_FORMAT = (
 MODE_NOTE, PRIVATE_NOTE, REFUSED_NOTE = "devagent_mode", "devagent_private", "devagent_refused"
 
 
-def _field(raw: str) -> str | None:
+def squid_field(raw: str) -> str | None:
+    """One %-encoded value squid sent (to a helper or a log daemon); None for its "-"."""
     value = unquote(raw)
     return None if value in ("-", "") else value
 
@@ -60,7 +61,7 @@ def answer(
     values = line.split()
     if len(values) != len(ACL_FORMAT):
         return _refuse(Decision(False, "malformed helper query", "-"), 0, allow_command)
-    fields = dict(zip((name for name, _ in ACL_FORMAT), map(_field, values), strict=True))
+    fields = dict(zip((name for name, _ in ACL_FORMAT), map(squid_field, values), strict=True))
     method = fields["method"] or ""
     port_text = fields["port"] or ""
     port = int(port_text) if port_text.isdigit() else 0

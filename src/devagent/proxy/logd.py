@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote
 
+from devagent.proxy.helper import squid_field
 from devagent.proxy.records import (
     ALLOWED,
     BLOCKED,
@@ -67,11 +67,6 @@ _UPSTREAM_ERRORS = {
 _MALFORMED = ("ERR_INVALID", "ERR_TOO_BIG", "ERR_UNSUP", "ERR_PROTOCOL_UNKNOWN", "ERR_REQUEST")
 
 
-def _value(raw: str) -> str | None:
-    value = unquote(raw)
-    return None if value in ("-", "") else value
-
-
 def _number(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
@@ -81,7 +76,7 @@ def parse_log_line(line: str) -> dict[str, Any] | None:
     values = line.split()
     if len(values) != len(LOG_FORMAT):
         return None
-    fields = dict(zip((name for name, _ in LOG_FORMAT), map(_value, values), strict=True))
+    fields = dict(zip((name for name, _ in LOG_FORMAT), map(squid_field, values), strict=True))
     squid_status = fields["squid_status"] or ""
     if fields["method"] is None and not _number(fields["status"]):
         return None  # a connection closed before it asked anything (the health check)

@@ -5,7 +5,7 @@ policy. Standard library only, so that squid's helpers stay small:
 
 - ``filter.py run``: the container's entry point. Writes what squid needs at run time (the
   proxy's own addresses, the certificate database), starts mitmproxy when some host's rules
-  read bodies, then squid in the foreground, and stops both when either one ends.
+  read bodies, then squid, and starts again whichever of them ends (``Supervisor``).
 - ``filter.py acl``: the external ACL helper (``devagent.proxy.helper``).
 - ``filter.py mitm ARGS``: mitmproxy with the rules addon (``devagent.proxy.server``);
   only this one imports mitmproxy.
