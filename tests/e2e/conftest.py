@@ -70,11 +70,11 @@ class Host:
     def run(self, argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run(self.argv(argv), check=check)
 
-    def give(self, path: Path) -> None:
-        """Hand a directory tree to the user who runs the engine."""
+    def give(self, path: Path, *, recursive: bool = True) -> None:
+        """Hand a directory tree (or just the one path) to the user who runs the engine."""
         user = self.user
         if user is not None:
-            for item in [path, *path.rglob("*")]:
+            for item in [path, *(path.rglob("*") if recursive else ())]:
                 os.chown(item, user.pw_uid, user.pw_gid)
 
     def scratch(self, prefix: str) -> Path:
@@ -249,7 +249,11 @@ def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
     host = Host(engine)
     if host.user is None:
         project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here
-    host.give(root)
+    # Only what this call made: other sandboxes under the same root are live, and their
+    # devagent (running as the engine's user) creates and removes files there meanwhile.
+    host.give(root, recursive=False)
+    for made in (project, root / "config", root / "claude-token"):
+        host.give(made)
     return Sandbox(engine, root, project)
 
 
