@@ -264,7 +264,7 @@ def allowlist_for(upstream: Upstream, *, mode: str = "") -> list[str]:
 
 def _options(work: Path, upstream: Upstream, *, rules: bool) -> tuple[Any, Path]:
     from devagent.config import Paths, Resources
-    from devagent.options import EnvironmentOptions
+    from devagent.generate.options import EnvironmentOptions
     from devagent.project import identify, internal_subnet
     from devagent.proxy.ca import ensure_ca
     from devagent.templates import get
@@ -297,7 +297,7 @@ def devagent_proxy(work: Path, upstream: Upstream, *, rules: bool = False) -> It
     """devagent's proxy as `ComposeGenerator` writes it (``filter.py run``), on this host."""
     from local_proxy import run_generated_proxy
 
-    from devagent import compose
+    from devagent.generate import compose
 
     work.mkdir(parents=True)
     options, certs = _options(work, upstream, rules=rules)
@@ -313,7 +313,7 @@ def mitmproxy_alone(work: Path, upstream: Upstream) -> Iterator[Proxy]:
     from local_proxy import free_port as local_port
     from local_proxy import lay_out
 
-    from devagent import compose
+    from devagent.generate import compose
 
     try:
         import mitmproxy  # noqa: F401
@@ -335,7 +335,7 @@ def mitmproxy_alone(work: Path, upstream: Upstream) -> Iterator[Proxy]:
 
 def set_allowlist(proxy: Proxy, entries: list[str]) -> None:
     """Change devagent's allowlist the way `devagent allow` does, and let the proxy see it."""
-    from devagent.compose import allowlist_document
+    from devagent.generate.compose import allowlist_document
 
     assert proxy.allowlist is not None
     scratch = proxy.allowlist.with_suffix(".new")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devagent.config import Paths, Resources
-from devagent.options import EnvironmentOptions
+from devagent.generate.options import EnvironmentOptions
 from devagent.project import identify, internal_subnet
 from devagent.templates import get
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devagent.errors import CommandFailed
+from devagent.manager.selftest import CLEAN_ENV
 from devagent.runtime.executor import CommandResult, LineCallback
-from devagent.verify import CLEAN_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devagent import compose
+from devagent.generate import compose
 from devagent.proxy.program import LOGD_NAME
 
 SQUID_ERRORS = Path("/usr/share/squid/errors/templates")

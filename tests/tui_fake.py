@@ -9,11 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from devagent.allowlists import canonical
 from devagent.errors import DevagentError, ProjectError
-from devagent.facts import ContainerFacts
-from devagent.project import LABEL_TEMPLATE, Project, identify
-from devagent.results import (
+from devagent.manager.allowlist import canonical
+from devagent.manager.facts import ContainerFacts
+from devagent.manager.results import (
     AllowlistEntryView,
     AllowlistResult,
     CreateResult,
@@ -24,9 +23,10 @@ from devagent.results import (
     ProgressEvent,
     no_progress,
 )
+from devagent.manager.selftest import Check, VerifyResult
+from devagent.manager.tmux import Session
+from devagent.project import LABEL_TEMPLATE, Project, identify
 from devagent.runtime.engine import ContainerInfo
-from devagent.sessions import Session
-from devagent.verify import Check, VerifyResult
 
 CREATED = datetime.datetime(2026, 11, 28, 8, 0, tzinfo=datetime.UTC)
 

@@ -59,7 +59,7 @@ class Paths:
         return self.data_dir / "generated" / f"{project_hash}.json"
 
     def git_record_file(self, project_hash: str) -> Path:
-        """Digests of the project's git metadata at create (see devagent.gitguard)."""
+        """Digests of the project's git metadata at create (see devagent.manager.gitguard)."""
         return self.data_dir / "generated" / f"{project_hash}.git.json"
 
     def proxy_logs_dir(self, project_hash: str) -> Path:

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from devagent.proxy.records import bounded
-from devagent.results import (
+from devagent.manager.results import (
     AllowlistResult,
     CreateResult,
     Environment,
@@ -20,10 +19,11 @@ from devagent.results import (
     ListResult,
     ProgressEvent,
 )
-from devagent.verify import VerifyResult
+from devagent.manager.selftest import VerifyResult
+from devagent.proxy.records import bounded
 
 if TYPE_CHECKING:
-    from devagent.doctor import DoctorReport
+    from devagent.manager.doctor import DoctorReport
 
 STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
 

@@ -4,8 +4,8 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from devagent.doctor import Doctor, DoctorReport
 from devagent.errors import EngineError
+from devagent.manager.doctor import Doctor, DoctorReport
 from devagent.runtime.executor import CommandResult, LineCallback
 from tests.fakes import FakeExecutor, docker_fake
 

@@ -4,9 +4,9 @@ import datetime
 import json
 from pathlib import Path
 
-from devagent.facts import ContainerFacts, uptime
-from devagent.requestlog import Tail
-from devagent.sessions import Session, claude_command, parse_sessions
+from devagent.manager.facts import ContainerFacts, uptime
+from devagent.manager.requestlog import Tail
+from devagent.manager.tmux import Session, claude_command, parse_sessions
 
 DOCKER_INSPECT = {
     "Name": "/devagent-abc-app",

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devagent.compose import ComposeGenerator
-from devagent.devcontainer import DevcontainerGenerator
-from devagent.options import EnvironmentOptions
+from devagent.generate.compose import ComposeGenerator
+from devagent.generate.devcontainer import DevcontainerGenerator
+from devagent.generate.options import EnvironmentOptions
 from devagent.proxy.ca import ensure_ca
 from tests.local_proxy import lay_out, run_generated_proxy
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devagent import gitguard
-from devagent.compose import git_mounts
+from devagent.generate.compose import git_mounts
+from devagent.manager import gitguard
 
 
 def _repo(tmp_path: Path) -> Path:

@@ -9,11 +9,11 @@ import pytest
 from devagent.config import Config, Paths
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
 from devagent.manager import Manager, merge_allowlists
+from devagent.manager.results import Environment
+from devagent.manager.selftest import CLEAN_ENV
 from devagent.project import Project, identify
-from devagent.results import Environment
 from devagent.runtime import Runtime
 from devagent.runtime.engine import Engine
-from devagent.verify import CLEAN_ENV
 from tests.fakes import FakeExecutor, docker_fake, fixture
 
 RECORDED_PROJECT = "/tmp/demo/proj"
@@ -170,7 +170,7 @@ def test_rootless_cgroups_v1_warns_that_limits_do_not_hold(paths: Paths) -> None
 
 def _project_with_files(tmp_path: Path, paths: Paths) -> Project:
     """A project with generated files, recorded as create records them."""
-    from devagent.devcontainer import write_to_project
+    from devagent.generate.devcontainer import write_to_project
 
     project = identify(tmp_path)
     write_to_project(project, [{"docker-compose.yml": b"services: {}\n"}])

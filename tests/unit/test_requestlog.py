@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devagent.requestlog import LogFilter, blocked_hosts, follow, parse_since, read
+from devagent.manager.requestlog import LogFilter, blocked_hosts, follow, parse_since, read
 
 
 def _line(host: str, decision: str, when: str = "2026-11-28T10:00:00Z") -> str:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from devagent import credentials, safefs
+from devagent import safefs
+from devagent.manager import credentials
 
 
 def test_seeding_never_follows_a_planted_link(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from devagent.compose import ComposeGenerator
-from devagent.options import EnvironmentOptions
+from devagent.generate.compose import ComposeGenerator
+from devagent.generate.options import EnvironmentOptions
 from devagent.proxy.squid_config import SquidSettings, squid_conf
 
 SETTINGS = SquidSettings(

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, Tree
 
 from devagent.errors import EngineError
-from devagent.sessions import Session
+from devagent.manager.tmux import Session
 from devagent.tui.app import DevagentApp, allow_entry
 from devagent.tui.screens import ConfirmScreen, CreateScreen, ProgressScreen, ReportScreen
 from tests.tui_fake import FakeBackend

@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 
 from devagent.errors import EngineError
-from devagent.sessions import Session
+from devagent.manager.tmux import Session
 from devagent.tui.app import DevagentApp
 from tests.tui_fake import FakeBackend
 from tests.unit.test_tui import settle

@@ -58,7 +58,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     """devagent's version, then each tool it drives (probed: takes a moment)."""
     if not value or ctx.resilient_parsing:
         return
-    from devagent.doctor import tool_versions
+    from devagent.manager.doctor import tool_versions
     from devagent.runtime.executor import SubprocessExecutor
 
     injected = ctx.obj.get("executor") if isinstance(ctx.obj, dict) else None

@@ -18,7 +18,7 @@ def doctor(app: AppContext, as_json: bool) -> int:
 
     Exits 1 when something makes devagent unusable here, 0 otherwise (warnings included).
     """
-    from devagent.doctor import Doctor
+    from devagent.manager.doctor import Doctor
     from devagent.runtime.executor import SubprocessExecutor
 
     configured = app.config.runtime if app.paths.config_file.exists() else "auto"

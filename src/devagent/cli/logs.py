@@ -9,8 +9,8 @@ import shlex
 import click
 
 from devagent.cli.context import AppContext
+from devagent.manager.requestlog import LogFilter, blocked_hosts, follow, parse_since, read
 from devagent.render import print_json, render_log_record, render_logs
-from devagent.requestlog import LogFilter, blocked_hosts, follow, parse_since, read
 
 
 def _since(text: str | None) -> datetime.datetime | None:

@@ -6,8 +6,8 @@ import shlex
 
 import click
 
-from devagent import sessions as tmux
 from devagent.cli.context import AppContext
+from devagent.manager import tmux
 
 ACTIONS = ("new", "kill")
 

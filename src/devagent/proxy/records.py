@@ -1,7 +1,7 @@
 """The request-log record: its fields, how each is bounded, and the files it is written to.
 
 One owner for the record: squid's log daemon (``devagent.proxy.logd``) and the mitmproxy
-addon build records here, and the host side (``devagent.requestlog``) reads them with the
+addon build records here, and the host side (``devagent.manager.requestlog``) reads them with the
 names defined here. Standard library only: it runs inside the proxy.
 
 Everything in a record may come from the agent, so every text field is capped and its

@@ -21,12 +21,12 @@ from textual.widgets import DataTable, Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from devagent.errors import DevagentError
-from devagent.facts import ContainerFacts, uptime
+from devagent.manager.facts import ContainerFacts, uptime
+from devagent.manager.requestlog import Tail
+from devagent.manager.results import AllowlistResult, Environment, Progress
+from devagent.manager.tmux import Session
 from devagent.project import Project, identify
 from devagent.proxy.records import PRIVATE_ADDRESS, bounded
-from devagent.requestlog import Tail
-from devagent.results import AllowlistResult, Environment, Progress
-from devagent.sessions import Session
 from devagent.tui.backend import Backend
 from devagent.tui.screens import (
     AskScreen,

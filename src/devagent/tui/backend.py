@@ -12,18 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from devagent.facts import ContainerFacts
-    from devagent.project import Project
-    from devagent.results import (
+    from devagent.manager.facts import ContainerFacts
+    from devagent.manager.results import (
         AllowlistResult,
         CreateResult,
         LifecycleResult,
         ListResult,
         Progress,
     )
-    from devagent.sessions import Session
+    from devagent.manager.selftest import VerifyResult
+    from devagent.manager.tmux import Session
+    from devagent.project import Project
     from devagent.templates import Template
-    from devagent.verify import VerifyResult
 
 
 class Backend(Protocol):

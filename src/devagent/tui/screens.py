@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Collapsible, Input, Label, RichLog, Select, Static
 
 from devagent.errors import DevagentError
-from devagent.results import ProgressEvent
+from devagent.manager.results import ProgressEvent
 
 DIALOG_CSS = """
 ModalScreen { align: center middle; }

@@ -36,7 +36,7 @@ class EnvironmentOptions:
     internal_subnet: ipaddress.IPv4Network
     rootless: bool = False
     proxy_resources: Resources | None = None  # None: the defaults of config.proxy_resources
-    # Names under the project's .git mounted read-only into the app (see devagent.gitguard).
+    # Names under the project's .git mounted read-only into the app (see devagent.manager.gitguard).
     git_metadata: tuple[str, ...] = ()
     extra_ca_certificates: bytes = b""
     # Host names on which pull-request merges are refused (empty: merges are not guarded).

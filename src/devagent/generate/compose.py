@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from devagent.options import EXTRA_CA_FILE, PROXY_HOST, PROXY_PORT, EnvironmentOptions
+from devagent.generate.options import EXTRA_CA_FILE, PROXY_HOST, PROXY_PORT, EnvironmentOptions
 from devagent.project import (
     DEVCONTAINER_DIR,
     LABEL_MANAGED,
@@ -339,7 +339,7 @@ def hosts_file(proxy_ip: str) -> str:
 
 def git_mounts(workspace: str, guarded: tuple[str, ...]) -> list[str]:
     """.git as a mount point of its own (it cannot be renamed or replaced), and its
-    ``guarded`` parts read-only over it (see ``devagent.gitguard``)."""
+    ``guarded`` parts read-only over it (see ``devagent.manager.gitguard``)."""
     if not guarded:
         return []
     return [f"../.git:{workspace}/.git", *(f"../.git/{n}:{workspace}/.git/{n}:ro" for n in guarded)]

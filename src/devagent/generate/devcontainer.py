@@ -14,7 +14,7 @@ from typing import Any
 
 from devagent import __version__
 from devagent.errors import ProjectError
-from devagent.options import EXTRA_CA_FILE, EnvironmentOptions
+from devagent.generate.options import EXTRA_CA_FILE, EnvironmentOptions
 from devagent.project import Project
 
 MARKER = ".devagent.json"

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devagent.errors import ConfigError
+from devagent.manager.results import AllowlistEntryView, AllowlistResult
 from devagent.proxy.allowlist import InvalidHost, parse_entry
-from devagent.results import AllowlistEntryView, AllowlistResult
 
 Source = Literal["config", "template", "project"]
 

@@ -14,20 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent import credentials, gitguard
-from devagent import sessions as tmux
-from devagent.allowlists import Layers, ProjectEntries, canonical, describe, merge_allowlists
-from devagent.devcontainer import changed_files, read_marker
 from devagent.errors import ConfigError, EngineError, IsolationError, ProjectError
-from devagent.options import PROXY_HOST, PROXY_PORT, PROXY_SYSTEM_ID
-from devagent.project import (
-    LABEL_PROJECT_HASH,
-    Project,
-    identify,
-    internal_subnet,
-    looks_like_container_name,
-)
-from devagent.results import (
+from devagent.generate.devcontainer import changed_files, read_marker
+from devagent.generate.options import PROXY_HOST, PROXY_PORT, PROXY_SYSTEM_ID
+from devagent.manager import credentials, gitguard, tmux
+from devagent.manager.allowlist import Layers, ProjectEntries, canonical, describe, merge_allowlists
+from devagent.manager.results import (
     AllowlistResult,
     CreateResult,
     Environment,
@@ -38,17 +30,24 @@ from devagent.results import (
     group_environments,
     no_progress,
 )
+from devagent.manager.selftest import Check, VerifyResult, read_routes, run_checks
+from devagent.project import (
+    LABEL_PROJECT_HASH,
+    Project,
+    identify,
+    internal_subnet,
+    looks_like_container_name,
+)
 from devagent.runtime import Runtime
 from devagent.runtime.devcontainer_cli import read_log_line
 from devagent.runtime.firewall import accept_rule
-from devagent.verify import Check, VerifyResult, read_routes, run_checks
 
 if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
     # that list, status, start and stop stay quick.
     from devagent.config import Config
-    from devagent.facts import ContainerFacts
-    from devagent.options import EnvironmentOptions
+    from devagent.generate.options import EnvironmentOptions
+    from devagent.manager.facts import ContainerFacts
     from devagent.paths import Paths
     from devagent.templates import Template
 
@@ -84,7 +83,7 @@ class Manager:
         self, project: Project, template: Template, allow: Sequence[str]
     ) -> EnvironmentOptions:
         """Resolve every input of generation and make sure the state it points at exists."""
-        from devagent.options import EnvironmentOptions
+        from devagent.generate.options import EnvironmentOptions
         from devagent.proxy.ca import ensure_ca
 
         claude_dir = self.paths.claude_config_dir(project.hash)
@@ -214,8 +213,8 @@ class Manager:
         force: bool = False,
         progress: Progress = no_progress,
     ) -> CreateResult:
-        from devagent.compose import ComposeGenerator
-        from devagent.devcontainer import DevcontainerGenerator, write_to_project
+        from devagent.generate.compose import ComposeGenerator
+        from devagent.generate.devcontainer import DevcontainerGenerator, write_to_project
 
         project, chosen = self.check_create(path, template=template, allow=allow)
         progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
@@ -534,8 +533,8 @@ class Manager:
     def _change_allowlist(
         self, project: Project, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
     ) -> AllowlistResult:
-        from devagent.compose import ALLOWLIST_FILE, allowlist_document
-        from devagent.devcontainer import replace_generated_file
+        from devagent.generate.compose import ALLOWLIST_FILE, allowlist_document
+        from devagent.generate.devcontainer import replace_generated_file
 
         self._require_files(project)
         before = self._current_layers(project)
@@ -563,7 +562,7 @@ class Manager:
 
     def facts(self, project: Project) -> tuple[ContainerFacts, ...]:
         """What the engine enforces for the app and the proxy (read back, not as asked)."""
-        from devagent.facts import ContainerFacts
+        from devagent.manager.facts import ContainerFacts
 
         env = self.status(project)
         names = [c.name for c in (env.app, env.proxy) if c is not None]

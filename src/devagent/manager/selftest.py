@@ -11,8 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from devagent.isolation import Route, hosts_address, only_route_is_to, parse_proc_routes
-from devagent.options import PROXY_HOST, PROXY_PORT
+from devagent.generate.options import PROXY_HOST, PROXY_PORT
+from devagent.manager.isolation import Route, hosts_address, only_route_is_to, parse_proc_routes
 from devagent.project import SUBNET_PREFIX, Project
 from devagent.proxy.records import PROBE_HOST
 from devagent.runtime import Runtime
