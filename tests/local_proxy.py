@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devagent.generate import compose
+from devagent.generate import layout
 from devagent.proxy.program import LOGD_NAME
 
 SQUID_ERRORS = Path("/usr/share/squid/errors/templates")
@@ -41,7 +41,7 @@ class LocalProxy:
 
     @property
     def allowlist(self) -> Path:
-        return self.work / "policy" / Path(compose.ALLOWLIST_FILE).name
+        return self.work / "policy" / Path(layout.ALLOWLIST_FILE).name
 
     @property
     def logs(self) -> Path:
@@ -67,24 +67,24 @@ def lay_out(files: dict[str, bytes], work: Path, *, certs: Path, upstream_ca: Pa
     opt = work / "opt"
     rules_port = free_port()
     mapping = {
-        compose.POLICY_IN_PROXY: str(work / "policy"),
-        compose.LOGS_IN_PROXY: str(work / "logs"),
-        compose.CERTS_IN_PROXY: str(certs),
-        compose.RUNTIME_IN_PROXY: str(work / "run"),
+        layout.POLICY_IN_PROXY: str(work / "policy"),
+        layout.LOGS_IN_PROXY: str(work / "logs"),
+        layout.CERTS_IN_PROXY: str(certs),
+        layout.RUNTIME_IN_PROXY: str(work / "run"),
         "/opt/devagent/": f"{opt}/",
-        compose.LIB_IN_PROXY: str(opt / "lib"),
+        layout.LIB_IN_PROXY: str(opt / "lib"),
         # This host's upstreams answer on 127.0.0.1 only: leave that one address reachable.
         "127.0.0.0/8 ": "127.255.255.254/32 ",  # squid.conf
         '"127.0.0.0/8"': '"127.255.255.254/32"',  # the policy in filter.py (mitmproxy's)
-        f"http_port {compose.PROXY_PORT} ": f"http_port 127.0.0.1:{port} ",
+        f"http_port {layout.PROXY_PORT} ": f"http_port 127.0.0.1:{port} ",
         # mitmproxy: this interpreter (it has mitmproxy), on a free port.
         '"python3"': json.dumps(sys.executable),
-        f'"{compose.RULES_PORT}"': f'"{rules_port}"',
-        f'"port": {compose.RULES_PORT}': f'"port": {rules_port}',
-        f" parent {compose.RULES_PORT} ": f" parent {rules_port} ",
+        f'"{layout.RULES_PORT}"': f'"{rules_port}"',
+        f'"port": {layout.RULES_PORT}': f'"port": {rules_port}',
+        f" parent {layout.RULES_PORT} ": f" parent {rules_port} ",
     }
     if upstream_ca is not None:
-        mapping[compose.UPSTREAM_CA_IN_PROXY] = str(upstream_ca)
+        mapping[layout.UPSTREAM_CA_IN_PROXY] = str(upstream_ca)
     for directory in ("policy", "logs", "run", "opt/errors"):
         (work / directory).mkdir(parents=True, exist_ok=True)
     for template in SQUID_ERRORS.iterdir():

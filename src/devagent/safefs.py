@@ -9,6 +9,7 @@ non-regular file with a clear error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -80,3 +81,26 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.fchmod(fd, mode)
     finally:
         os.close(fd)
+
+
+def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Give ``path`` the content ``data`` atomically: readers see the old file or the new
+    one, never half of it, also when devagent is killed half-way (devagent's one writer of
+    whole files; the temporary name is never followed if something put a link there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode)
+    try:
+        try:
+            os.write(fd, data)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        temporary.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise

@@ -79,7 +79,7 @@ def test_verify_exits_1_when_a_way_out_works(
     isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from devagent.config import Config
-    from devagent.generate.devcontainer import write_to_project
+    from devagent.generate.files import write_to_project
     from devagent.manager import Manager
     from devagent.paths import Paths
     from devagent.project import identify
@@ -112,7 +112,7 @@ def test_verify_exits_1_when_a_way_out_works(
 def test_verify_of_a_stopped_environment_says_to_start_it(
     isolated_dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from devagent.generate.devcontainer import write_to_project
+    from devagent.generate.files import write_to_project
     from devagent.project import identify
 
     write_to_project(identify(tmp_path), [{"docker-compose.yml": b"services: {}\n"}])

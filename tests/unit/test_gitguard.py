@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devagent.generate.compose import git_mounts
+from devagent.generate.network import git_mounts
 from devagent.manager import gitguard
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from devagent.manager.isolation import hosts_address, only_route_is_to, parse_proc_routes
+from devagent.manager.selftest import hosts_address, only_route_is_to, parse_proc_routes
 from tests.fakes import fixture
 
 

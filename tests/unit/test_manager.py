@@ -170,7 +170,7 @@ def test_rootless_cgroups_v1_warns_that_limits_do_not_hold(paths: Paths) -> None
 
 def _project_with_files(tmp_path: Path, paths: Paths) -> Project:
     """A project with generated files, recorded as create records them."""
-    from devagent.generate.devcontainer import write_to_project
+    from devagent.generate.files import write_to_project
 
     project = identify(tmp_path)
     write_to_project(project, [{"docker-compose.yml": b"services: {}\n"}])

@@ -13,7 +13,10 @@ from devagent.runtime.compose import (
     PODMAN_COMPOSE,
 )
 from devagent.runtime.devcontainer_cli import parse_up, up_argv
-from devagent.runtime.engine import Engine, parse_docker_ps, parse_label_string, parse_podman_ps
+from devagent.runtime.docker import parse_label_string
+from devagent.runtime.docker import parse_ps as parse_docker_ps
+from devagent.runtime.engine import Engine
+from devagent.runtime.podman import parse_ps as parse_podman_ps
 from tests.fakes import FakeExecutor, docker_fake, fixture
 
 DOCKER = Engine("docker", "docker")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from devagent.errors import ProjectError
-from devagent.generate.devcontainer import MARKER, write_to_project
+from devagent.generate.files import MARKER, write_to_project
 from devagent.project import identify
 
 FILES = {"docker-compose.yml": b"services: {}\n", "home/.bashrc": b"# hi\n"}

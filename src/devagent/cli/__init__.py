@@ -58,8 +58,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     """devagent's version, then each tool it drives (probed: takes a moment)."""
     if not value or ctx.resilient_parsing:
         return
-    from devagent.manager.doctor import tool_versions
     from devagent.runtime.executor import SubprocessExecutor
+    from devagent.runtime.versions import tool_versions
 
     injected = ctx.obj.get("executor") if isinstance(ctx.obj, dict) else None
     click.echo(f"devagent {__version__}")

@@ -57,26 +57,10 @@ def _crash_report(args: Sequence[str]) -> Path:
 
 
 def _tool_versions() -> list[str]:
-    import shutil
-    import subprocess
+    from devagent.runtime.executor import SubprocessExecutor
+    from devagent.runtime.versions import tool_versions
 
-    found = []
-    for argv in (
-        ["docker", "version", "--format", "{{.Server.Version}}"],
-        ["podman", "--version"],
-        ["docker-compose", "version", "--short"],
-        ["podman-compose", "--version"],
-        ["devcontainer", "--version"],
-    ):
-        if shutil.which(argv[0]) is None:
-            found.append(f"{argv[0]}: not found")
-            continue
-        try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-            found.append(f"{' '.join(argv[:2])}: {(out.stdout or out.stderr).strip()[:200]}")
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            found.append(f"{argv[0]}: {exc}")
-    return found
+    return [f"{name.strip()}: {version}" for name, version in tool_versions(SubprocessExecutor())]
 
 
 def run_guarded(body: Callable[[], Any], args: Sequence[str]) -> int:

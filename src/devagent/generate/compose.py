@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from devagent.generate.options import EXTRA_CA_FILE, PROXY_HOST, PROXY_PORT, EnvironmentOptions
+from devagent.generate import proxy
+from devagent.generate.layout import (
+    ALLOWLIST_FILE,
+    APP_HOSTNAME,
+    CERTS_IN_PROXY,
+    EXTRA_CA_FILE,
+    HOSTS,
+    LIB_IN_PROXY,
+    LOGS_IN_PROXY,
+    NO_PROXY,
+    POLICY_IN_PROXY,
+    PROXY_CA_IN_APP,
+    PROXY_HOST,
+    PROXY_PORT,
+    RESOLV_CONF,
+    SECRETS_IN_APP,
+    SYSTEM_CA_BUNDLE,
+)
+from devagent.generate.network import (
+    NETGUARD_DOCKERFILE,
+    NO_DNS,
+    git_mounts,
+    hosts_file,
+    netguard_script,
+)
+from devagent.generate.options import EnvironmentOptions
+from devagent.generate.proxy import allowlist_document as allowlist_document
 from devagent.project import (
     DEVCONTAINER_DIR,
     LABEL_MANAGED,
@@ -18,28 +43,8 @@ from devagent.project import (
     LABEL_SIDECAR_TYPE,
     LABEL_TEMPLATE,
 )
-from devagent.proxy.bundle import ERRORS_DIR, LIB_DIR, proxy_files
-from devagent.proxy.decision import NEVER_NETWORKS, PRIVATE_NETWORKS
-from devagent.proxy.program import LOGD_NAME
-from devagent.proxy.squid_config import SquidSettings
-
-MITMPROXY_IMAGE = "mitmproxy/mitmproxy:11.0.2"
-SECRETS_IN_APP = "/run/secrets/devagent"
-PROXY_CA_IN_APP = "/etc/devagent/proxy-ca.crt"
-SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-CERTS_IN_PROXY = "/var/lib/devagent/certs"
-LOGS_IN_PROXY = "/var/log/devagent"
-FILTER_IN_PROXY = "/opt/devagent/filter.py"
-LIB_IN_PROXY = "/opt/devagent/lib"
-SQUID_CONF_IN_PROXY = "/opt/devagent/squid.conf"
-ERRORS_IN_PROXY = "/opt/devagent/errors"
-RUNTIME_IN_PROXY = "/tmp/devagent"  # noqa: S108 - the proxy container's private tmpfs
-RULES_PORT = 8081  # mitmproxy, on the proxy's loopback only
-# The allowlist, apart from the filter so that `devagent allow` changes it in place.
-ALLOWLIST_FILE = "policy/allowlist.json"
-POLICY_IN_PROXY = "/etc/devagent/policy"
-UPSTREAM_CA_IN_PROXY = "/opt/devagent/upstream-ca.pem"
-NO_PROXY = "localhost,127.0.0.1,::1"
+from devagent.proxy.bundle import proxy_files
+from devagent.runtime.engine import ENGINES
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,10 @@ class ComposeGenerator:
     def generate(self, options: EnvironmentOptions) -> ComposeResult:
         files = {
             "docker-compose.yml": dump_yaml(self.compose_document(options)),
-            "Dockerfile.proxy": self.proxy_dockerfile(options).encode(),
+            "Dockerfile.proxy": proxy.dockerfile(options).encode(),
             "Dockerfile.netguard": NETGUARD_DOCKERFILE.encode(),
-            **proxy_files(self.policy(options), self.squid_settings(options), LIB_IN_PROXY),
-            ALLOWLIST_FILE: allowlist_document(options.allowlist),
+            **proxy_files(proxy.policy(options), proxy.squid_settings(options), LIB_IN_PROXY),
+            ALLOWLIST_FILE: proxy.allowlist_document(options.allowlist),
             RESOLV_CONF: NO_DNS.encode(),
             HOSTS: hosts_file(options.proxy_ip).encode(),
             # Compose reads the project name from here, so the directory alone reproduces it.
@@ -68,38 +73,9 @@ class ComposeGenerator:
             files[EXTRA_CA_FILE] = options.extra_ca_certificates
         return ComposeResult(files)
 
-    def policy(self, options: EnvironmentOptions) -> dict[str, Any]:
-        rules_hosts = list(options.merge_guarded_hosts)
-        policy: dict[str, Any] = {
-            "allowlist_path": f"{POLICY_IN_PROXY}/{ALLOWLIST_FILE.rsplit('/', 1)[-1]}",
-            "log_dir": LOGS_IN_PROXY,
-            # Names the project by its app container: the app never sees a host path.
-            "allow_command": "devagent allow {host} " + options.project.app_container,
-            "rules_hosts": rules_hosts,
-            "runtime_dir": RUNTIME_IN_PROXY,
-            "squid_conf": SQUID_CONF_IN_PROXY,
-            # Where names may lead (squid.conf says the same, from the same data).
-            "never_networks": list(NEVER_NETWORKS),
-            "private_networks": list(PRIVATE_NETWORKS),
-        }
-        if rules_hosts:
-            argv = mitm_command(upstream_ca=bool(options.extra_ca_certificates))
-            policy["mitm"] = {"argv": argv, "port": RULES_PORT}
-        return policy
-
-    def squid_settings(self, options: EnvironmentOptions) -> SquidSettings:
-        return SquidSettings(
-            port=PROXY_PORT,
-            ca_file=f"{CERTS_IN_PROXY}/mitmproxy-ca.pem",
-            program=FILTER_IN_PROXY,
-            python="/usr/bin/env python3",
-            logd=f"/opt/devagent/{LOGD_NAME}",
-            log_dir=LOGS_IN_PROXY,
-            runtime_dir=RUNTIME_IN_PROXY,
-            error_dir=ERRORS_IN_PROXY,
-            upstream_ca_file=UPSTREAM_CA_IN_PROXY if options.extra_ca_certificates else None,
-            rules_port=RULES_PORT if options.merge_guarded_hosts else None,
-        )
+    @staticmethod
+    def policy(options: EnvironmentOptions) -> dict[str, Any]:
+        return proxy.policy(options)
 
     def compose_document(self, options: EnvironmentOptions) -> dict[str, Any]:
         project = options.project
@@ -127,7 +103,7 @@ class ComposeGenerator:
                 },
             },
         }
-        if options.engine == "podman":
+        if ENGINES[options.engine].isolates_networks:
             # netavark: no traffic between this project's networks and any other's.
             for network in document["networks"].values():
                 network["driver_opts"] = {"isolate": "true"}
@@ -276,107 +252,6 @@ class ComposeGenerator:
                 LABEL_SIDECAR_TYPE: "netguard",
             },
         }
-
-    def proxy_dockerfile(self, options: EnvironmentOptions) -> str:
-        lines = [
-            "# Generated by devagent: the allowlist proxy sidecar (squid, devagent's helpers,",
-            "# and mitmproxy for the hosts whose rules read bodies).",
-            f"FROM {MITMPROXY_IMAGE}",
-            # The same first steps for every project: one cached layer shared by all of them.
-            "RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d"
-            " && chmod 755 /usr/sbin/policy-rc.d && apt-get update"
-            " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
-            " squid-openssl && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d"
-            f" && mkdir -p {ERRORS_IN_PROXY}"
-            f" && cp -r /usr/share/squid/errors/templates/. {ERRORS_IN_PROXY}/",
-        ]
-        if options.extra_ca_certificates:
-            # The servers' trust: the system's bundle and the extras (squid and mitmproxy).
-            lines += [
-                f"COPY {EXTRA_CA_FILE} /opt/devagent/{EXTRA_CA_FILE}",
-                f"RUN cat {SYSTEM_CA_BUNDLE} /opt/devagent/{EXTRA_CA_FILE}"
-                f" > {UPSTREAM_CA_IN_PROXY}",
-            ]
-        lines += [
-            f"COPY {LIB_DIR}/ {LIB_IN_PROXY}/",
-            f"COPY {ERRORS_DIR}/ {ERRORS_IN_PROXY}/",
-            "COPY filter.py squid.conf /opt/devagent/",
-            f"RUN chmod 755 {FILTER_IN_PROXY} && ln -s filter.py /opt/devagent/{LOGD_NAME}",
-            f"EXPOSE {PROXY_PORT}",
-            f'ENTRYPOINT ["python3", "{FILTER_IN_PROXY}", "run"]',
-            "",
-        ]
-        return "\n".join(lines)
-
-
-def mitm_command(*, upstream_ca: bool) -> list[str]:
-    """mitmproxy's command line, for the hosts whose rules read bodies (on loopback)."""
-    command = [
-        "python3", FILTER_IN_PROXY, "mitm",
-        "--listen-host", "127.0.0.1",
-        "--listen-port", str(RULES_PORT),
-        "--set", f"confdir={CERTS_IN_PROXY}",
-        "--set", "connection_strategy=lazy",
-        "--set", "termlog_verbosity=warn",
-    ]  # fmt: skip
-    if upstream_ca:
-        command += ["--set", f"ssl_verify_upstream_trusted_ca={UPSTREAM_CA_IN_PROXY}"]
-    return command
-
-
-HOSTS = "hosts"
-APP_HOSTNAME = "devagent"
-
-
-def hosts_file(proxy_ip: str) -> str:
-    """The app's /etc/hosts: itself and its proxy, nothing of the host's."""
-    return (
-        "# Generated by devagent: the app knows its proxy by name, and no other machine.\n"
-        f"127.0.0.1\tlocalhost {APP_HOSTNAME}\n"
-        f"{proxy_ip}\t{PROXY_HOST}\n"
-    )
-
-
-def git_mounts(workspace: str, guarded: tuple[str, ...]) -> list[str]:
-    """.git as a mount point of its own (it cannot be renamed or replaced), and its
-    ``guarded`` parts read-only over it (see ``devagent.manager.gitguard``)."""
-    if not guarded:
-        return []
-    return [f"../.git:{workspace}/.git", *(f"../.git/{n}:{workspace}/.git/{n}:ro" for n in guarded)]
-
-
-RESOLV_CONF = "resolv.conf"
-NO_DNS = """\
-# Generated by devagent: the app has no DNS. Its one name, the proxy, is in /etc/hosts;
-# nothing answers at this address, so any other lookup fails at once.
-nameserver 127.0.0.1
-options ndots:0 attempts:1 timeout:1
-"""
-
-NETGUARD_DOCKERFILE = """\
-# Generated by devagent: the tools of the one-shot step that restricts the app's routes.
-FROM debian:bookworm-slim
-RUN apt-get update \\
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iproute2 \\
-    && rm -rf /var/lib/apt/lists/*
-"""
-
-
-def allowlist_document(entries: tuple[str, ...] | list[str]) -> bytes:
-    """The proxy's allowlist file: canonical entries, sorted (identical bytes per list)."""
-    return (json.dumps({"allowlist": sorted(entries)}, indent=2) + "\n").encode()
-
-
-def netguard_script(proxy_ip: str) -> str:
-    """Shell for the netguard step ("$$" is compose's escape for a literal "$")."""
-    return (
-        "set -eu; "
-        f"dev=$$(ip -o route get {proxy_ip} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); "
-        "ip route flush table main; "
-        f'ip route add {proxy_ip}/32 dev "$$dev"; '
-        "ip -6 route flush table main 2>/dev/null || true; "
-        "ip route"
-    )
 
 
 class _Dumper(yaml.SafeDumper):

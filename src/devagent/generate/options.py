@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devagent.generate.layout import (
+    PROXY_HOST,
+    PROXY_PORT,
+)
+
 if TYPE_CHECKING:
     from devagent.config import Resources
     from devagent.project import Project
     from devagent.templates import Template
-
-PROXY_PORT = 8080
-EXTRA_CA_FILE = "extra-ca-certificates.pem"
-PROXY_HOST = "proxy"
-# The proxy's user when devagent runs as root: Debian's "proxy" (squid's own user).
-PROXY_SYSTEM_ID = 13
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from devagent.errors import ConfigError
+from devagent.generate.files import replace_generated_file
+from devagent.manager.context import Context
+from devagent.manager.environments import require_files, status
 from devagent.manager.results import AllowlistEntryView, AllowlistResult
+from devagent.manager.state import record_generated
+from devagent.project import Project
 from devagent.proxy.allowlist import InvalidHost, parse_entry
+from devagent.safefs import replace_file
+
+if TYPE_CHECKING:
+    from devagent.templates import Template
 
 Source = Literal["config", "template", "project"]
 
@@ -58,11 +67,8 @@ class ProjectEntries:
         return cls(texts("allow"), texts("deny"), template if isinstance(template, str) else None)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         document = {"template": self.template, "allow": list(self.allow), "deny": list(self.deny)}
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        temporary.replace(path)
+        replace_file(path, (json.dumps(document, indent=2) + "\n").encode())
 
     def allowing(self, entries: Sequence[str]) -> ProjectEntries:
         added = canonical(entries)
@@ -117,3 +123,56 @@ def describe(
         AllowlistEntryView(entry, tuple(sources)) for entry, sources in layers.sources().items()
     )
     return AllowlistResult(project_path, entries, layers.project.deny, added, removed, live)
+
+
+def layers_for(
+    context: Context, project: Project, template: Template, allow: Sequence[str] = ()
+) -> Layers:
+    """The project's allowlist sources at create; ``allow`` and the template are saved."""
+    path = context.paths.project_allowlist_file(project.hash)
+    own = ProjectEntries.load(path)
+    updated = replace(own.allowing(allow), template=template.name)
+    if updated != own:
+        updated.save(path)
+    config = context.config
+    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), updated)
+
+
+def current_layers(context: Context, project: Project) -> Layers:
+    from devagent.templates import get as get_template
+
+    config = context.config
+    own = ProjectEntries.load(context.paths.project_allowlist_file(project.hash))
+    template = get_template(own.template or config.default_template, context.paths)
+    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), own)
+
+
+def show(context: Context, project: Project) -> AllowlistResult:
+    """The entries in force for a project, with where each comes from."""
+    require_files(project)
+    return describe(str(project.path), current_layers(context, project))
+
+
+def change(
+    context: Context, project: Project, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
+) -> AllowlistResult:
+    """Add or remove entries (a denial is kept for re-creates); the proxy reads its file
+    again at its next request, so a running environment applies the change at once."""
+    from devagent.generate.layout import ALLOWLIST_FILE
+    from devagent.generate.proxy import allowlist_document
+
+    require_files(project)
+    before = current_layers(context, project)
+    own = before.project.allowing(allow).denying(deny, (*before.config, *before.template))
+    after = replace(before, project=own)
+    old, new = set(before.effective()), set(after.effective())
+    own.save(context.paths.project_allowlist_file(project.hash))
+    replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
+    record_generated(context, project)
+    return describe(
+        str(project.path),
+        after,
+        added=tuple(sorted(new - old)),
+        removed=tuple(sorted(old - new)),
+        live=status(context, project).state == "running",
+    )

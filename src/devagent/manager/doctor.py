@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from devagent.errors import EngineError
-from devagent.runtime.compose import CANDIDATES
+from devagent.generate.layout import MITMPROXY_IMAGE
 from devagent.runtime.devcontainer_cli import version_argv as devcontainer_version_argv
-from devagent.runtime.engine import Engine, EngineFacts, EngineName
-from devagent.runtime.executor import CommandResult, Executor
+from devagent.runtime.engine import ENGINES, Engine, EngineFacts, EngineName
+from devagent.runtime.executor import Executor
 from devagent.runtime.firewall import forward_rules_argv, parse_forward
+from devagent.runtime.versions import compose_version, first_line, ran
 
 Status = Literal["ok", "warn", "fail"]
-PROXY_BASE_IMAGE = "mitmproxy/mitmproxy:11.0.2"
+
 DEVCONTAINER_CLI_INSTALL = "npm install -g @devcontainers/cli@0.89.0"
 DISK_FAIL_BYTES = 2 * 1024**3
 DISK_WARN_BYTES = 10 * 1024**3
@@ -60,34 +60,11 @@ class DoctorReport:
         return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
 
 
-def _run(executor: Executor, argv: Sequence[str]) -> CommandResult | None:
-    """The result of a command that ran (any exit code), or None if it could not start."""
-    try:
-        return executor.run(argv, check=False, timeout=30)
-    except EngineError:
-        return None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
-def compose_version(executor: Executor, engine: Engine) -> str | None:
-    """``"<variant> <version>"`` of the first compose tool that answers for ``engine``."""
-    for candidate in CANDIDATES[engine.name]:
-        result = _run(executor, candidate.version_argv())
-        if result is not None and result.returncode == 0:
-            words = _first_line(result.stdout).split()
-            return f"{candidate.variant} {words[-1] if words else '?'}"
-    return None
-
-
 class Doctor:
     def __init__(self, executor: Executor, choice: str = "auto") -> None:
         self.executor = executor
-        self.names: tuple[EngineName, ...] = (
-            ("docker", "podman") if choice == "auto" else (choice,)  # type: ignore[assignment]
-        )
+        chosen = tuple(ENGINES) if choice == "auto" else (choice,)
+        self.names: tuple[EngineName, ...] = chosen  # type: ignore[assignment]
 
     def run(self) -> DoctorReport:
         return DoctorReport(tuple(self._checks()))
@@ -136,7 +113,7 @@ class Doctor:
 
     def _engine(self, engine: Engine) -> tuple[DoctorCheck, _Answering | None]:
         name = f"{engine.name}"
-        version = _run(self.executor, engine.version_argv())
+        version = ran(self.executor, engine.version_argv())
         if version is None:
             return DoctorCheck(name, "warn", "not installed", f"install {engine.name}"), None
         if version.returncode != 0:
@@ -146,9 +123,9 @@ class Doctor:
                 if engine.name == "docker"
                 else "check `podman info` (XDG_RUNTIME_DIR, subuid/subgid ranges)"
             )
-            reason = _first_line(version.stderr) or f"exit {version.returncode}"
+            reason = first_line(version.stderr) or f"exit {version.returncode}"
             return DoctorCheck(name, "fail", f"installed but not answering: {reason}", fix), None
-        info_result = _run(self.executor, engine.info_argv())
+        info_result = ran(self.executor, engine.info_argv())
         try:
             info: dict[str, Any] = json.loads(info_result.stdout) if info_result else {}
         except ValueError:
@@ -161,7 +138,7 @@ class Doctor:
         found = compose_version(self.executor, engine)
         if found is not None:
             return DoctorCheck(f"compose ({engine.name})", "ok", found)
-        tried = [candidate.variant for candidate in CANDIDATES[engine.name]]
+        tried = [candidate.variant for candidate in engine.kind.compose_tools]
         fix = (
             "apt-get install docker-compose (or the compose plugin)"
             if engine.name == "docker"
@@ -172,7 +149,7 @@ class Doctor:
         )
 
     def _devcontainer_cli(self) -> DoctorCheck:
-        result = _run(self.executor, devcontainer_version_argv())
+        result = ran(self.executor, devcontainer_version_argv())
         if result is None or result.returncode != 0:
             return DoctorCheck(
                 "devcontainer CLI", "fail", "not found on PATH", DEVCONTAINER_CLI_INSTALL
@@ -180,13 +157,13 @@ class Doctor:
         return DoctorCheck("devcontainer CLI", "ok", result.stdout.strip())
 
     def _proxy_image(self, engine: Engine) -> DoctorCheck:
-        result = _run(self.executor, [engine.binary, "image", "inspect", PROXY_BASE_IMAGE])
+        result = ran(self.executor, [engine.binary, "image", "inspect", MITMPROXY_IMAGE])
         name = f"proxy image ({engine.name})"
         if result is not None and result.returncode == 0:
-            return DoctorCheck(name, "ok", f"{PROXY_BASE_IMAGE} present")
+            return DoctorCheck(name, "ok", f"{MITMPROXY_IMAGE} present")
         return DoctorCheck(
-            name, "warn", f"{PROXY_BASE_IMAGE} not present: the first create pulls it",
-            f"`{engine.binary} pull {PROXY_BASE_IMAGE}`, or without a registry: scripts/images",
+            name, "warn", f"{MITMPROXY_IMAGE} not present: the first create pulls it",
+            f"`{engine.binary} pull {MITMPROXY_IMAGE}`, or without a registry: scripts/images",
         )  # fmt: skip
 
     def _disk(self, engine: Engine, info: dict[str, Any]) -> DoctorCheck:
@@ -238,7 +215,7 @@ class Doctor:
         rootful_podman = any(a.engine.name == "podman" and not a.facts.rootless for a in answering)
         if not rootful_podman or os.geteuid() != 0:
             return DoctorCheck(name, "ok", "no conflict (rootless podman has its own network)")
-        rules = _run(self.executor, forward_rules_argv())
+        rules = ran(self.executor, forward_rules_argv())
         if rules is None or rules.returncode != 0:
             return DoctorCheck(name, "warn", "cannot read iptables FORWARD", "run as root")
         if parse_forward(rules.stdout).docker_blocks_bridges:
@@ -249,25 +226,3 @@ class Doctor:
                 "podman networks: iptables -I DOCKER-USER -i BRIDGE -o BRIDGE -j ACCEPT",
             )  # fmt: skip
         return DoctorCheck(name, "ok", "FORWARD does not drop podman's bridges")
-
-
-def tool_versions(executor: Executor) -> list[tuple[str, str]]:
-    """What `devagent --version` prints beside its own version: each tool, or why not."""
-    found: list[tuple[str, str]] = []
-    for name in ("docker", "podman"):
-        engine = Engine(name, name)
-        result = _run(executor, engine.version_argv())
-        if result is None:
-            found.append((name, "not installed"))
-            continue
-        if result.returncode != 0:
-            found.append((name, "installed, not answering"))
-            continue
-        found.append((name, result.stdout.strip()))
-        compose = compose_version(executor, engine)
-        if compose is not None:
-            found.append((f"  compose ({name})", compose))
-    cli = _run(executor, devcontainer_version_argv())
-    ok = cli is not None and cli.returncode == 0
-    found.append(("devcontainer CLI", cli.stdout.strip() if ok and cli else "not found"))
-    return found

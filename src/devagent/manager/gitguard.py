@@ -23,6 +23,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from devagent.safefs import replace_file
+
 GUARDED = ("config", "hooks", "info")
 # Files git reads at the top of .git that redirect it elsewhere.
 REDIRECTS = ("commondir", "config.worktree", "gitdir")
@@ -151,10 +153,8 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def save(record: Path, project: Path) -> None:
-    record.parent.mkdir(parents=True, exist_ok=True)
-    scratch = record.with_suffix(".tmp")
-    scratch.write_text(json.dumps(snapshot(project), indent=1, sort_keys=True) + "\n")
-    scratch.replace(record)
+    document = json.dumps(snapshot(project), indent=1, sort_keys=True) + "\n"
+    replace_file(record, document.encode())
 
 
 def warnings(record: Path, project: Path) -> tuple[str, ...]:

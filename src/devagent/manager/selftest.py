@@ -8,11 +8,12 @@ network cannot pass for a secure one.
 from __future__ import annotations
 
 import ipaddress
+import socket
+import struct
 from dataclasses import dataclass
 from typing import Any
 
-from devagent.generate.options import PROXY_HOST, PROXY_PORT
-from devagent.manager.isolation import Route, hosts_address, only_route_is_to, parse_proc_routes
+from devagent.generate.layout import PROXY_HOST, PROXY_PORT
 from devagent.project import SUBNET_PREFIX, Project
 from devagent.proxy.records import PROBE_HOST
 from devagent.runtime import Runtime
@@ -23,6 +24,45 @@ UNLISTED_URL = f"http://{PROBE_HOST}/"
 CLEAN_ENV = ("env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "HOME=/nonexistent", "LC_ALL=C")  # fmt: skip
 EXTERNAL_NAME = "devagent-verify.example.com"
+
+
+@dataclass(frozen=True)
+class Route:
+    destination: ipaddress.IPv4Address
+    mask: ipaddress.IPv4Address
+    gateway: ipaddress.IPv4Address
+
+
+def _le_address(hex_text: str) -> ipaddress.IPv4Address:
+    # /proc/net/route prints addresses as host-order (little-endian) hex.
+    return ipaddress.IPv4Address(socket.inet_ntoa(struct.pack("<I", int(hex_text, 16))))
+
+
+def parse_proc_routes(text: str) -> list[Route]:
+    routes = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8:
+            routes.append(Route(_le_address(fields[1]), _le_address(fields[7]),
+                                _le_address(fields[2])))  # fmt: skip
+    return routes
+
+
+def hosts_address(hosts_text: str, name: str) -> str | None:
+    for line in hosts_text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and name in fields[1:]:
+            return fields[0]
+    return None
+
+
+def only_route_is_to(routes: list[Route], address: str) -> bool:
+    """True when the one route left leads straight to ``address`` and nowhere else."""
+    return len(routes) == 1 and (
+        str(routes[0].destination) == address
+        and str(routes[0].mask) == "255.255.255.255"
+        and int(routes[0].gateway) == 0
+    )
 
 
 @dataclass(frozen=True)

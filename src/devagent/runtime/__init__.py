@@ -15,10 +15,18 @@ from typing import Any, Literal
 from devagent.errors import CommandFailed, EngineError
 from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, Project
 from devagent.runtime import devcontainer_cli, firewall
-from devagent.runtime.compose import CANDIDATES, Compose
+from devagent.runtime.compose import Compose
 from devagent.runtime.devcontainer_cli import UpOutcome
-from devagent.runtime.engine import ContainerInfo, Engine, EngineFacts, EngineName, IPNetwork
+from devagent.runtime.engine import (
+    ENGINES,
+    ContainerInfo,
+    Engine,
+    EngineFacts,
+    IPNetwork,
+)
 from devagent.runtime.executor import CommandResult, Executor, LineCallback, SubprocessExecutor
+from devagent.runtime.versions import answers
+from devagent.safefs import replace_file
 
 RuntimeChoice = Literal["auto", "docker", "podman"]
 
@@ -39,28 +47,18 @@ class EngineChoice:
     reason: str
 
 
-def _answers(executor: Executor, engine: Engine) -> CommandResult | None:
-    try:
-        result = executor.run(engine.version_argv(), check=False, timeout=20)
-    except EngineError:
-        return None
-    return result if result.returncode == 0 else None
-
-
 def choose_engine(choice: RuntimeChoice, executor: Executor) -> EngineChoice:
     """Pick the engine: the one asked for (which must answer), or the first that answers."""
-    names: tuple[EngineName, ...] = ("docker", "podman") if choice == "auto" else (choice,)
-    problems = []
+    names = tuple(ENGINES) if choice == "auto" else (choice,)
     for name in names:
-        engine = Engine(name, name)
-        result = _answers(executor, engine)
+        engine = Engine(name, name)  # type: ignore[arg-type]
+        result = answers(executor, engine.version_argv(), timeout=20)
         if result is not None:
             how = "chosen in config or --runtime" if choice != "auto" else "first engine answering"
             return EngineChoice(engine, f"{name} {result.stdout.strip()} ({how})")
-        problems.append(name)
     if choice == "auto":
         raise EngineError(
-            "no container engine is answering (tried docker, then podman)",
+            f"no container engine is answering (tried {', then '.join(names)})",
             hint="install and start Docker or Podman; `devagent doctor` shows what is missing",
         )
     raise EngineError(
@@ -94,17 +92,14 @@ class Runtime:
         """The first compose tool that answers; a standalone one that answered before and
         has not changed since is taken without asking again (docker-compose v1 needs 0.4 s
         to print its version, on every start and stop)."""
-        for candidate in CANDIDATES[self.engine.name]:
+        tools = self.engine.kind.compose_tools
+        for candidate in tools:
             if self._answered_before(candidate):
                 return candidate
-            try:
-                result = self.executor.run(candidate.version_argv(), check=False, timeout=30)
-            except EngineError:
-                continue
-            if result.returncode == 0:
+            if answers(self.executor, candidate.version_argv()) is not None:
                 self._remember(candidate)
                 return candidate
-        tried = ", ".join(c.variant for c in CANDIDATES[self.engine.name])
+        tried = ", ".join(c.variant for c in tools)
         raise EngineError(
             f"no compose tool found for {self.engine.name} (tried {tried})",
             hint="install docker-compose (Docker) or podman-compose (Podman)",
@@ -137,10 +132,9 @@ class Runtime:
         if stamp is None or self.compose_cache is None:
             return
         with contextlib.suppress(OSError):
-            self.compose_cache.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.compose_cache.with_suffix(".new")
-            scratch.write_text(json.dumps({candidate.variant: stamp}) + "\n", encoding="utf-8")
-            scratch.replace(self.compose_cache)
+            replace_file(
+                self.compose_cache, (json.dumps({candidate.variant: stamp}) + "\n").encode()
+            )
 
     # --- engine -----------------------------------------------------------------------
     def ps(self, labels: Mapping[str, str | None]) -> list[ContainerInfo]:
@@ -161,7 +155,7 @@ class Runtime:
         result = self.executor.run(self.engine.network_inspect_argv(names))
         return self.engine.parse_network_subnets(result.stdout)
 
-    def podman_bridge_blocked(self, network: str) -> str | None:
+    def bridge_blocked(self, network: str) -> str | None:
         """The bridge of ``network`` if Docker's FORWARD DROP cuts traffic inside it."""
         state = firewall.parse_forward(
             self.executor.run(firewall.forward_rules_argv(), check=False).stdout
@@ -170,8 +164,10 @@ class Runtime:
             return None
         inspected = self.executor.run(self.engine.network_inspect_argv([network]), check=False)
         try:
-            bridge = str(json.loads(inspected.stdout)[0]["network_interface"])
-        except (ValueError, LookupError, TypeError):
+            bridge = self.engine.kind.bridge_of(json.loads(inspected.stdout)[0])
+        except (ValueError, LookupError, TypeError, AttributeError):
+            return None
+        if bridge is None:
             return None
         rules = self.executor.run(firewall.docker_user_rules_argv(), check=False).stdout
         return None if firewall.bridge_allowed(rules, bridge) else bridge
@@ -284,7 +280,7 @@ def detect(
     ``cache_dir`` is where the compose tool found is remembered."""
     executor = executor or SubprocessExecutor()
     env_choice = os.environ.get("DEVAGENT_RUNTIME", "")
-    if choice == "auto" and env_choice in ("docker", "podman"):
+    if choice == "auto" and env_choice in ENGINES:
         choice = env_choice  # type: ignore[assignment]
     picked = choose_engine(choice, executor)
     return Runtime(picked.engine, executor, reason=picked.reason, cache_dir=cache_dir)

@@ -44,8 +44,3 @@ DOCKER_COMPOSE_V2 = Compose("docker compose", ("docker", "compose"))
 DOCKER_COMPOSE_V1 = Compose("docker-compose", ("docker-compose",))
 PODMAN_COMPOSE = Compose("podman-compose", ("podman-compose",))
 PODMAN_COMPOSE_BUILTIN = Compose("podman compose", ("podman", "compose"))
-
-CANDIDATES: dict[str, tuple[Compose, ...]] = {
-    "docker": (DOCKER_COMPOSE_V2, DOCKER_COMPOSE_V1),
-    "podman": (PODMAN_COMPOSE, PODMAN_COMPOSE_BUILTIN),
-}

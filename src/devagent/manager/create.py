@@ -1,0 +1,151 @@
+"""devagent create: resolve every input, generate the files, write them into the project,
+bring the environment up with the devcontainer CLI and prove it isolated."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devagent.errors import ConfigError, ProjectError
+from devagent.manager import gitguard, isolation, state
+from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
+from devagent.manager.context import Context
+from devagent.manager.environments import engine_warnings, status
+from devagent.manager.lifecycle import remove_containers
+from devagent.manager.results import CreateResult, Progress, ProgressEvent, no_progress
+from devagent.project import Project, identify, internal_subnet
+from devagent.runtime.devcontainer_cli import read_log_line
+
+if TYPE_CHECKING:
+    # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
+    # that list, status, start and stop stay quick.
+    from devagent.generate.options import EnvironmentOptions
+    from devagent.templates import Template
+
+
+def check(
+    context: Context, path: str | Path | None, *, template: str | None, allow: Sequence[str]
+) -> tuple[Project, Template]:
+    """What create checks before it touches anything: the folder, template and entries."""
+    from devagent.templates import get as get_template
+
+    project = identify(path or Path.cwd())
+    chosen = get_template(template or context.config.default_template, context.paths)
+    canonical(allow)
+    return project, chosen
+
+
+def options_for(
+    context: Context, project: Project, template: Template, allow: Sequence[str]
+) -> EnvironmentOptions:
+    """Resolve every input of generation and make sure the state it points at exists."""
+    from devagent.generate.options import EnvironmentOptions
+
+    paths, config, runtime = context.paths, context.config, context.runtime
+    ca_cert = state.ensure(context, project, remote_uid=template.manifest.remote_uid)
+    return EnvironmentOptions(
+        project=project,
+        template=template,
+        allowlist=layers_for(context, project, template, allow).effective(),
+        resources=template.manifest.resources.apply(config.resources),
+        proxy_resources=config.proxy_resources,
+        git_metadata=gitguard.guarded_metadata(project.path),
+        engine=runtime.engine.name,
+        proxy_user=state.proxy_user(context, project),
+        claude_config_dir=paths.claude_config_dir(project.hash),
+        proxy_certs_dir=paths.proxy_certs_dir(project.hash),
+        proxy_logs_dir=paths.proxy_logs_dir(project.hash),
+        proxy_ca_cert=ca_cert.read_bytes(),
+        internal_subnet=_internal_subnet(context, project),
+        rootless=runtime.engine.kind.maps_user_ids and runtime.facts.rootless,
+        extra_ca_certificates=_extra_ca_certificates(context),
+        merge_guarded_hosts=_merge_guarded_hosts(context, template),
+        secrets=state.prepare_secrets(context, project),
+    )
+
+
+def _merge_guarded_hosts(context: Context, template: Template) -> tuple[str, ...]:
+    config = context.config
+    block = template.manifest.block_github_merges
+    if block is None:
+        block = config.block_github_merges
+    return merge_allowlists(config.github_hosts) if block else ()
+
+
+def _internal_subnet(context: Context, project: Project) -> ipaddress.IPv4Network:
+    """Keep the subnet of the project's existing network; else pick a free one."""
+    subnets = context.runtime.network_subnets()
+    own = [n for n in subnets.pop(project.internal_network, []) if n.version == 4]
+    if own:
+        return ipaddress.IPv4Network(own[0])
+    return internal_subnet(project.hash, [n for nets in subnets.values() for n in nets])
+
+
+def _extra_ca_certificates(context: Context) -> bytes:
+    chunks = []
+    for path in context.config.extra_ca_certificates:
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"extra_ca_certificates: {path}: cannot be read ({exc.strerror})"
+            ) from exc
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            raise ConfigError(f"extra_ca_certificates: {path}: is not a PEM certificate")
+        chunks.append(data.rstrip(b"\n") + b"\n")
+    return b"".join(chunks)
+
+
+def create(
+    context: Context,
+    path: str | Path | None,
+    *,
+    template: str | None = None,
+    allow: Sequence[str] = (),
+    force: bool = False,
+    progress: Progress = no_progress,
+) -> CreateResult:
+    from devagent.generate.compose import ComposeGenerator
+    from devagent.generate.devcontainer import DevcontainerGenerator
+    from devagent.generate.files import write_to_project
+
+    project, chosen = check(context, path, template=template, allow=allow)
+    progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
+    options = options_for(context, project, chosen, allow)
+    state.save_git_record(context, project)
+    compose = ComposeGenerator().generate(options)
+    devcontainer = DevcontainerGenerator().generate(options)
+    if status(context, project).state != "missing":
+        # `devcontainer up` would reuse the old containers and ignore the new files.
+        progress(ProgressEvent("step", "Removing the previous containers (state is kept)"))
+        remove_containers(context, project)
+    backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
+    state.record_generated(context, project)
+    post_create = chosen.manifest.post_create_command
+
+    def on_line(line: str) -> None:
+        read = read_log_line(line, post_create=post_create)
+        if read.step:
+            progress(ProgressEvent("step", read.step))
+        if read.text:
+            progress(ProgressEvent("output", read.text))
+
+    context.runtime.devcontainer_up(project, on_line=on_line)
+    isolation.wait_until_isolated(context, project)
+    isolation.wait_for_proxy(context, project)
+    isolation.require(context, project)
+    environment = status(context, project)
+    if environment.state != "running":
+        raise ProjectError(
+            f"environment for {project.path} is {environment.state} after create",
+            hint="see `devagent status` and the engine's logs of the proxy container",
+        )
+    return CreateResult(
+        environment=environment,
+        devcontainer_dir=str(project.devcontainer_dir),
+        backup=str(backup) if backup else None,
+        allowlist=options.allowlist,
+        warnings=(*engine_warnings(context), *state.credential_warnings(context)),
+    )

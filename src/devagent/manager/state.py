@@ -1,0 +1,112 @@
+"""A project's state in devagent's own directories (never in the workspace): the Claude
+config, the proxy's CA and request log, the credentials handed to the app, and the records
+of what devagent generated and of the project's git metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from devagent.generate.files import changed_files, read_marker
+from devagent.generate.layout import PROXY_SYSTEM_ID
+from devagent.manager import credentials, gitguard
+from devagent.manager.context import Context
+from devagent.manager.selftest import Check
+from devagent.project import Project
+from devagent.safefs import replace_file
+
+
+def ensure(context: Context, project: Project, *, remote_uid: int) -> Path:
+    """Make the project's state directories; returns the proxy's CA certificate."""
+    from devagent.proxy.ca import ensure_ca
+
+    paths = context.paths
+    claude_dir = paths.claude_config_dir(project.hash)
+    logs_dir = paths.proxy_logs_dir(project.hash)
+    for directory in (claude_dir, logs_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    logs_dir.chmod(0o700)  # the request log is the user's business only
+    credentials.seed_claude_config(claude_dir, remote_uid)
+    return ensure_ca(
+        paths.proxy_certs_dir(project.hash), common_name=f"devagent proxy CA {project.hash}"
+    )
+
+
+def proxy_user(context: Context, project: Project) -> str:
+    """The proxy's user: never root. The user's own id (rootless Podman maps it through
+    keep-id), so that the proxy reads its key and the user reads the request log; when
+    devagent runs as root, the proxy gets an unprivileged system id and these
+    directories (devagent's own, never the app's) are handed to it."""
+    uid, gid = os.getuid(), os.getgid()
+    if uid != 0:
+        return f"{uid}:{gid}"
+    paths = context.paths
+    for directory in (paths.proxy_certs_dir(project.hash), paths.proxy_logs_dir(project.hash)):
+        for path in (directory, *directory.iterdir()):
+            os.chown(path, PROXY_SYSTEM_ID, PROXY_SYSTEM_ID, follow_symlinks=False)
+    return f"{PROXY_SYSTEM_ID}:{PROXY_SYSTEM_ID}"
+
+
+def prepare_secrets(context: Context, project: Project) -> tuple[tuple[str, Path], ...]:
+    return credentials.prepare(context.paths.secrets_dir(project.hash), context.config.credentials)
+
+
+def credential_warnings(context: Context) -> tuple[str, ...]:
+    return credentials.warnings(context.config.credentials)
+
+
+def record_generated(context: Context, project: Project) -> None:
+    """Keep the digests of ``.devcontainer/`` as written, out of the workspace."""
+    marker = read_marker(project.devcontainer_dir) or {}
+    document = json.dumps(marker.get("files", {}), indent=2) + "\n"
+    replace_file(context.paths.generated_record_file(project.hash), document.encode())
+
+
+def check_generated(context: Context, project: Project) -> Check:
+    """Whether ``.devcontainer/`` still holds exactly what devagent generated.
+
+    The directory sits in the workspace. The app sees it read-only, but a commit the
+    agent made and the user checked out could still change it; the record to compare
+    with lives in devagent's data directory, out of the agent's reach.
+    """
+    name = "the generated files are unchanged"
+    try:
+        recorded = json.loads(
+            context.paths.generated_record_file(project.hash).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError):
+        return Check(name, False, "no record of what devagent generated here")
+    changed = changed_files(project.devcontainer_dir, recorded)
+    detail = f"changed: {', '.join(changed)}" if changed else f"{len(recorded)} files"
+    return Check(name, not changed, detail)
+
+
+def save_git_record(context: Context, project: Project) -> None:
+    gitguard.save(context.paths.git_record_file(project.hash), project.path)
+
+
+def git_warnings(context: Context, project: Project) -> tuple[str, ...]:
+    """Loud words when the project's git metadata changed since create."""
+    return gitguard.warnings(context.paths.git_record_file(project.hash), project.path)
+
+
+def purge(context: Context, project: Project) -> tuple[str, ...]:
+    """Remove every piece of the project's state; returns what was removed."""
+    paths, key = context.paths, project.hash
+    purged: list[str] = []
+    for directory in (
+        paths.claude_config_dir(key),
+        paths.proxy_certs_dir(key),
+        paths.proxy_logs_dir(key),
+        paths.secrets_dir(key),
+    ):
+        if directory.exists():
+            shutil.rmtree(directory)
+            purged.append(str(directory))
+    for state_file in (paths.project_allowlist_file(key), paths.generated_record_file(key)):
+        if state_file.exists():
+            state_file.unlink()
+            purged.append(str(state_file))
+    return tuple(purged)
