@@ -1,31 +1,61 @@
-"""Turn command results into Rich output or JSON. The only module that formats results."""
+"""Turn command results into Rich output or JSON. The only module that formats results:
+``show`` finds the renderer of a result by its type; every result has ``to_json``."""
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from devagent.manager.doctor import DoctorReport
 from devagent.manager.results import (
     AllowlistResult,
     CreateResult,
     Environment,
     LifecycleResult,
     ListResult,
+    LogsResult,
     ProgressEvent,
+    SessionsResult,
+    StatusResult,
+    TemplatesResult,
 )
 from devagent.manager.selftest import VerifyResult
 from devagent.proxy.records import bounded
 
-if TYPE_CHECKING:
-    from devagent.manager.doctor import DoctorReport
-
 STATE_STYLE = {"running": "green", "stopped": "yellow", "partial": "red", "missing": "dim"}
+
+
+class Result(Protocol):
+    """What every command returns: printable for people (``show``) and as JSON."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R")
+_RENDERERS: dict[type[Any], Callable[[Console, Any], None]] = {}
+
+
+def renders(
+    kind: type[R],
+) -> Callable[[Callable[[Console, R], None]], Callable[[Console, R], None]]:
+    """Register the function that prints results of type ``kind`` for people."""
+
+    def register(renderer: Callable[[Console, R], None]) -> Callable[[Console, R], None]:
+        _RENDERERS[kind] = renderer
+        return renderer
+
+    return register
+
+
+def show(console: Console, result: Result) -> None:
+    """Print ``result`` for people, with the renderer registered for its type."""
+    _RENDERERS[type(result)](console, result)
 
 
 def print_json(data: dict[str, Any]) -> None:
@@ -61,6 +91,7 @@ def _state(env: Environment) -> str:
     return f"[{STATE_STYLE[env.state]}]{env.state}[/]"
 
 
+@renders(ListResult)
 def render_list(console: Console, result: ListResult) -> None:
     if not result.environments:
         console.print(f"No devagent environments on {result.engine}.")
@@ -80,9 +111,9 @@ def render_list(console: Console, result: ListResult) -> None:
     console.print(table)
 
 
-def render_status(
-    console: Console, env: Environment, *, engine_reason: str = "", warnings: tuple[str, ...] = ()
-) -> None:
+@renders(StatusResult)
+def render_status(console: Console, result: StatusResult) -> None:
+    env, engine_reason, warnings = result.environment, result.engine_reason, result.warnings
     console.print(f"[bold]{env.project_path}[/]  {_state(env)}")
     rows = [
         ("engine", engine_reason or env.engine),
@@ -97,6 +128,7 @@ def render_status(
         console.print(f"[yellow]warning:[/] {warning}")
 
 
+@renders(CreateResult)
 def render_create(console: Console, result: CreateResult) -> None:
     env = result.environment
     if result.backup:
@@ -109,6 +141,7 @@ def render_create(console: Console, result: CreateResult) -> None:
     console.print(f"  files:     {result.devcontainer_dir}", highlight=False)
 
 
+@renders(LifecycleResult)
 def render_lifecycle(console: Console, result: LifecycleResult) -> None:
     env = result.environment
     verb = {"start": "Started", "stop": "Stopped", "destroy": "Destroyed"}[result.action]
@@ -119,6 +152,7 @@ def render_lifecycle(console: Console, result: LifecycleResult) -> None:
         console.print(Text("warning: ", style="bold red") + Text(warning))
 
 
+@renders(VerifyResult)
 def render_verify(console: Console, result: VerifyResult) -> None:
     for check in result.checks:
         mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
@@ -129,10 +163,10 @@ def render_verify(console: Console, result: VerifyResult) -> None:
         console.print(f"[red]NOT isolated:[/] {result.project_path} - do not use it")
 
 
-def render_allowlist(
-    console: Console, result: AllowlistResult, *, asked: Sequence[str] = (), action: str = ""
-) -> None:
+@renders(AllowlistResult)
+def render_allowlist(console: Console, result: AllowlistResult) -> None:
     """The entries in force with their sources; after allow/deny, what changed and when."""
+    action, asked = result.action, result.asked
     changed = result.added if action == "allow" else result.removed
     if action:
         if changed:
@@ -219,9 +253,34 @@ def render_logs(
             console.print(line + inert(allow_command.format(host=host)))
 
 
+@renders(LogsResult)
+def _show_logs(console: Console, result: LogsResult) -> None:
+    render_logs(console, result.records, result.blocked_hosts, result.allow_command)
+
+
+@renders(TemplatesResult)
+def render_templates(console: Console, result: TemplatesResult) -> None:
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "DESCRIPTION", "WHERE"):
+        table.add_column(column)
+    for template in result.templates:
+        where = "built-in" if template.builtin else template.directory
+        table.add_row(template.name, template.description, where)
+    console.print(table)
+
+
+@renders(SessionsResult)
+def render_sessions(console: Console, result: SessionsResult) -> None:
+    if not result.sessions:
+        console.print("No tmux sessions.", highlight=False)
+    for session in result.sessions:
+        console.print(inert(session.describe()))
+
+
 DOCTOR_MARK = {"ok": "[green]ok[/]  ", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
 
 
+@renders(DoctorReport)
 def render_doctor(console: Console, report: DoctorReport) -> None:
     for check in report.checks:
         console.print(f"{DOCTOR_MARK[check.status]} {check.name}: {check.detail}", highlight=False)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from devagent.cli.command import result_command
 from devagent.cli.context import AppContext
-from devagent.render import print_json, render_allowlist
+from devagent.manager.results import AllowlistResult
 
 
 def split_target(arguments: tuple[str, ...]) -> tuple[list[str], str | None]:
@@ -25,26 +26,11 @@ def split_target(arguments: tuple[str, ...]) -> tuple[list[str], str | None]:
     return [*hosts, last], None
 
 
-@click.command()
+@result_command()
 @click.argument("arguments", nargs=-1, required=True, metavar="HOST... [PATH]")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def allow(app: AppContext, arguments: tuple[str, ...], as_json: bool) -> None:
-    """Allow HOSTs (example.com, *.example.com, host:8443, 'host passthrough') for the
-    project at PATH (default: the current directory). A running proxy applies the change to
-    its next request; nothing restarts."""
-    change_allowlist(app, arguments, as_json, "allow")
-
-
-def change_allowlist(
-    app: AppContext, arguments: tuple[str, ...], as_json: bool, action: str
-) -> None:
-    """allow and deny: the same steps, one Manager call apart."""
+def allow(app: AppContext, arguments: tuple[str, ...]) -> AllowlistResult:
+    """Allow HOSTs (example.com, *.example.com, host:8443, 'host tunnel') for the project at
+    PATH (default: the current directory). A running proxy applies the change to its next
+    request; nothing restarts."""
     hosts, target = split_target(arguments)
-    manager = app.manager
-    change = manager.allow if action == "allow" else manager.deny
-    result = change(manager.resolve(target), hosts)
-    if as_json:
-        print_json(result.to_json())
-    else:
-        render_allowlist(app.console, result, asked=hosts, action=action)
+    return app.manager.allow(app.manager.resolve(target), hosts)

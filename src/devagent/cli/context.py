@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from devagent.config import Config
     from devagent.manager import Manager
     from devagent.paths import Paths
+    from devagent.render import ProgressPrinter
     from devagent.runtime.executor import Executor
 
 
@@ -34,6 +35,13 @@ class AppContext:
         from rich.console import Console
 
         return Console(stderr=True, highlight=False)
+
+    @functools.cached_property
+    def progress(self) -> ProgressPrinter:
+        """Steps as they start (and, verbose, the tools' output) on stderr."""
+        from devagent.render import ProgressPrinter
+
+        return ProgressPrinter(self.error_console, verbose=self.verbose)
 
     @functools.cached_property
     def paths(self) -> Paths:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
-from devagent.cli.allow import change_allowlist
+from devagent.cli.allow import split_target
+from devagent.cli.command import result_command
 from devagent.cli.context import AppContext
+from devagent.manager.results import AllowlistResult
 
 
-@click.command()
+@result_command()
 @click.argument("arguments", nargs=-1, required=True, metavar="HOST... [PATH]")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def deny(app: AppContext, arguments: tuple[str, ...], as_json: bool) -> None:
+def deny(app: AppContext, arguments: tuple[str, ...]) -> AllowlistResult:
     """Remove HOSTs from the allowlist of the project at PATH (default: the current
     directory), whether config, template or project listed them. Live, like allow."""
-    change_allowlist(app, arguments, as_json, "deny")
+    hosts, target = split_target(arguments)
+    return app.manager.deny(app.manager.resolve(target), hosts)

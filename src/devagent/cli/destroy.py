@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import click
 
+from devagent.cli.command import project_command
 from devagent.cli.context import AppContext
-from devagent.render import ProgressPrinter, print_json, render_lifecycle
+from devagent.manager.results import LifecycleResult
+from devagent.project import Project
 
 
-@click.command()
-@click.argument("target", required=False, metavar="[PATH|CONTAINER]")
+@project_command()
 @click.option(
     "--purge",
     is_flag=True,
     help="Also delete the per-project state (Claude config, proxy CA, request logs).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def destroy(app: AppContext, target: str | None, purge: bool, as_json: bool) -> None:
+def destroy(app: AppContext, project: Project, purge: bool) -> LifecycleResult:
     """Destroy the environment of a project. The workspace is never touched."""
-    manager = app.manager
-    progress = ProgressPrinter(app.error_console, verbose=app.verbose)
-    result = manager.destroy(manager.resolve(target), purge=purge, progress=progress)
-    if as_json:
-        print_json(result.to_json())
-    else:
-        render_lifecycle(app.console, result)
+    return app.manager.destroy(project, purge=purge, progress=app.progress)

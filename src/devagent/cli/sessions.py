@@ -6,6 +6,7 @@ import shlex
 
 import click
 
+from devagent.cli.command import output
 from devagent.cli.context import AppContext
 from devagent.manager import tmux
 
@@ -15,8 +16,9 @@ ACTIONS = ("new", "kill")
 @click.command()
 @click.argument("words", nargs=-1, metavar="[new NAME | kill NAME] [PATH]")
 @click.option("--print", "print_only", is_flag=True, help="Print the engine command instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.pass_obj
-def sessions(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
+def sessions(app: AppContext, words: tuple[str, ...], print_only: bool, as_json: bool) -> int:
     """List tmux sessions; `sessions new NAME` starts a detached one in the workspace,
     `sessions kill NAME` ends one."""
     action = words[0] if words and words[0] in ACTIONS else "list"
@@ -42,6 +44,5 @@ def sessions(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
     elif action == "kill":
         manager.kill_session(project, name)
     else:
-        found = manager.sessions(project)
-        click.echo("\n".join(s.describe() for s in found) if found else "No tmux sessions.")
+        return output(app, manager.sessions_report(project), as_json=as_json)
     return 0

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import click
-
+from devagent.cli.command import project_command
 from devagent.cli.context import AppContext
-from devagent.render import ProgressPrinter, print_json, render_lifecycle
+from devagent.manager.results import LifecycleResult
+from devagent.project import Project
 
 
-@click.command()
-@click.argument("target", required=False, metavar="[PATH|CONTAINER]")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def start(app: AppContext, target: str | None, as_json: bool) -> None:
+@project_command()
+def start(app: AppContext, project: Project) -> LifecycleResult:
     """Start the environment of a project (default: the current directory)."""
-    manager = app.manager
-    progress = ProgressPrinter(app.error_console, verbose=app.verbose)
-    result = manager.start(manager.resolve(target), progress=progress)
-    if as_json:
-        print_json(result.to_json())
-    else:
-        render_lifecycle(app.console, result)
+    return app.manager.start(project, progress=app.progress)

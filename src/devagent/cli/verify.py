@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import click
-
+from devagent.cli.command import project_command
 from devagent.cli.context import AppContext
-from devagent.render import print_json, render_verify
+from devagent.manager.selftest import VerifyResult
+from devagent.project import Project
 
 
-@click.command()
-@click.argument("target", required=False, metavar="[PATH|CONTAINER]")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def verify(app: AppContext, target: str | None, as_json: bool) -> int:
+@project_command()
+def verify(app: AppContext, project: Project) -> VerifyResult:
     """Try the ways out from inside the app; exit 1 if any of them works."""
-    manager = app.manager
-    result = manager.verify(manager.resolve(target))
-    if as_json:
-        print_json(result.to_json())
-    else:
-        render_verify(app.console, result)
-    return 0 if result.ok else 1
+    return app.manager.verify(project)

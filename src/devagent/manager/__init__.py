@@ -12,17 +12,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent.manager import access, allowlist, create, environments, isolation, lifecycle, state
+from devagent.manager import (
+    access,
+    allowlist,
+    create,
+    environments,
+    isolation,
+    lifecycle,
+    requestlog,
+    state,
+)
 from devagent.manager import tmux as tmux
 from devagent.manager.allowlist import merge_allowlists as merge_allowlists
 from devagent.manager.context import Context
+from devagent.manager.requestlog import LogFilter
 from devagent.manager.results import (
     AllowlistResult,
     CreateResult,
     Environment,
     LifecycleResult,
     ListResult,
+    LogsResult,
     Progress,
+    SessionsResult,
+    StatusResult,
+    TemplatesResult,
+    TemplateView,
     no_progress,
 )
 from devagent.manager.selftest import Check, VerifyResult
@@ -71,10 +86,22 @@ class Manager:
     def warnings(self) -> tuple[str, ...]:
         return environments.engine_warnings(self.context)
 
+    def status_report(self, project: Project) -> StatusResult:
+        """The status with how the engine was chosen and every warning that applies."""
+        warnings = (*self.git_warnings(project), *self.warnings())
+        return StatusResult(self.status(project), self.runtime.reason, warnings)
+
     def templates(self) -> list[Template]:
         from devagent.templates import discover
 
         return discover(self.paths)
+
+    def templates_report(self) -> TemplatesResult:
+        return TemplatesResult(tuple(
+            TemplateView(t.name, t.manifest.description, t.builtin, str(t.directory),
+                         tuple(t.manifest.allowlist))
+            for t in self.templates()
+        ))  # fmt: skip
 
     # --- create, start, stop, destroy -------------------------------------------------
     def check_create(
@@ -140,6 +167,9 @@ class Manager:
     def request_log_dir(self, project: Project) -> Path:
         return self.paths.proxy_logs_dir(project.hash)
 
+    def logs(self, project: Project, keep: LogFilter) -> LogsResult:
+        return requestlog.report(project, self.request_log_dir(project), keep)
+
     # --- getting in -------------------------------------------------------------------
     def exec_argv(
         self, project: Project, command: Sequence[str], *, tty: bool, login: bool = False
@@ -157,6 +187,9 @@ class Manager:
 
     def sessions(self, project: Project) -> tuple[tmux.Session, ...]:
         return access.sessions(self.context, project)
+
+    def sessions_report(self, project: Project) -> SessionsResult:
+        return SessionsResult(str(project.path), self.sessions(project))
 
     def new_session(self, project: Project, name: str) -> None:
         access.run_tmux(self.context, project, tmux.new_command(name))

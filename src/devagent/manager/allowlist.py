@@ -169,10 +169,11 @@ def change(
     own.save(context.paths.project_allowlist_file(project.hash))
     replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
     record_generated(context, project)
-    return describe(
+    result = describe(
         str(project.path),
         after,
         added=tuple(sorted(new - old)),
         removed=tuple(sorted(old - new)),
         live=status(context, project).state == "running",
     )
+    return replace(result, action="allow" if allow else "deny", asked=(*allow, *deny))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import shlex
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devagent.manager.results import LogsResult
+from devagent.project import Project
 from devagent.proxy.records import BLOCKED, LOG_FILES
 
 _SINCE = re.compile(r"^([0-9]+)([smhd])$")
@@ -87,6 +90,18 @@ def blocked_hosts(records: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """Blocked hosts with how often each was refused, most often first."""
     counts = Counter(str(r.get("host", "")) for r in records if r.get("decision") == BLOCKED)
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def allow_command(project: Project) -> str:
+    """The command that allows a refused host, with "{host}" where the host goes."""
+    return "devagent allow {host} " + shlex.quote(str(project.path))
+
+
+def report(project: Project, log_dir: Path, keep: LogFilter) -> LogsResult:
+    records = read(log_dir, keep)
+    return LogsResult(
+        str(project.path), tuple(records), tuple(blocked_hosts(records)), allow_command(project)
+    )
 
 
 class Tail:

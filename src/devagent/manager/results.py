@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from devagent.manager.tmux import Session
 from devagent.project import (
     LABEL_PROJECT_HASH,
     LABEL_PROJECT_PATH,
@@ -147,6 +148,9 @@ class AllowlistResult:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     live: bool = False  # the running proxy picks the change up within a second
+    # What was asked, for the words around the table (not part of the JSON).
+    action: Literal["", "allow", "deny"] = ""
+    asked: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +160,92 @@ class AllowlistResult:
             "added": list(self.added),
             "removed": list(self.removed),
             "live": self.live,
+        }
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """One project's environment, how the engine was chosen, and what needs a word."""
+
+    environment: Environment
+    engine_reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.environment.to_json(),
+            "engine_reason": self.engine_reason,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class LogsResult:
+    """A project's request log, oldest first, and the hosts it refused most."""
+
+    project_path: str
+    records: tuple[dict[str, Any], ...]
+    blocked_hosts: tuple[tuple[str, int], ...]
+    # The command that allows a host, with "{host}" where the host goes.
+    allow_command: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project_path": self.project_path,
+            "records": list(self.records),
+            "blocked_hosts": [
+                {
+                    "host": host,
+                    "count": count,
+                    "allow_command": self.allow_command.format(host=host),
+                }
+                for host, count in self.blocked_hosts
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    name: str
+    description: str
+    builtin: bool
+    directory: str
+    allowlist: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TemplatesResult:
+    templates: tuple[TemplateView, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "templates": [
+                {
+                    "name": t.name,
+                    "description": t.description,
+                    "builtin": t.builtin,
+                    "directory": t.directory,
+                    "allowlist": list(t.allowlist),
+                }
+                for t in self.templates
+            ]
+        }
+
+
+@dataclass(frozen=True)
+class SessionsResult:
+    """The tmux sessions in a project's app container."""
+
+    project_path: str
+    sessions: tuple[Session, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project_path": self.project_path,
+            "sessions": [
+                {"name": s.name, "windows": s.windows, "attached": s.attached}
+                for s in self.sessions
+            ],
         }
 
 
