@@ -139,7 +139,7 @@ def test_allow_splits_hosts_from_the_project_path(
 
 
 def test_version_names_devagent_and_each_tool(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.unit.test_doctor import healthy
+    from tests.unit.manager.test_doctor import healthy
 
     no_podman = (
         healthy()
@@ -160,7 +160,7 @@ def test_completion_scripts(shell: str, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_doctor_exit_code_and_json(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.unit.test_doctor import healthy
+    from tests.unit.manager.test_doctor import healthy
 
     assert main(["--runtime", "docker", "doctor", "--json"], executor=healthy()) == 0
     assert json.loads(capsys.readouterr().out)["ok"] is True

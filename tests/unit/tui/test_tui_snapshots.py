@@ -1,6 +1,6 @@
 """SVG snapshots of the terminal UI's main screens at 80x24 (tests/unit/__snapshots__/).
 
-Update after a deliberate change with `pytest tests/unit/test_tui_snapshots.py
+Update after a deliberate change with `pytest tests/unit/tui/test_tui_snapshots.py
 --snapshot-update`, then look at the SVGs as a user would.
 """
 
@@ -18,7 +18,7 @@ from devagent.errors import EngineError
 from devagent.manager.tmux import Session
 from devagent.tui.app import DevagentApp
 from tests.tui_fake import FakeBackend
-from tests.unit.test_tui import settle
+from tests.unit.tui.test_tui import settle
 
 # A fixed folder: project paths and their hashes appear on screen.
 ROOT = Path("/tmp/devagent-tui-snapshots")

@@ -58,7 +58,7 @@ def test_create_writes_files_state_and_runs_devcontainer_up(paths: Paths, tmp_pa
     fake = docker_fake()
     # The recorded containers belong to another path: answer ps with this project's labels.
     project = identify(project_dir)
-    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    recorded = (Path(__file__).parent.parent.parent / "fixtures/docker_ps.jsonl").read_text()
     fake.on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash)
             .replace(RECORDED_PROJECT, str(project_dir)))  # fmt: skip
     manager = _manager(fake, paths, Config(allowlist=["pypi.org"]))
@@ -78,7 +78,7 @@ def test_recreate_keeps_earlier_allow_entries(paths: Paths, tmp_path: Path) -> N
     project_dir = tmp_path / "proj"
     project_dir.mkdir()
     project = identify(project_dir)
-    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    recorded = (Path(__file__).parent.parent.parent / "fixtures/docker_ps.jsonl").read_text()
     fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
     manager = _manager(fake, paths)
     assert manager.create(project_dir, allow=["a.test"]).allowlist == ("a.test",)
@@ -180,7 +180,7 @@ def _project_with_files(tmp_path: Path, paths: Paths) -> Project:
 
 def test_start_waits_until_the_proxy_listens(paths: Paths, tmp_path: Path) -> None:
     project = _project_with_files(tmp_path, paths)
-    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    recorded = (Path(__file__).parent.parent.parent / "fixtures/docker_ps.jsonl").read_text()
     fake = docker_fake().on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
     _manager(fake, paths).start(project)
     (compose_start,) = [c for c in fake.calls if c[-1] == "start"]
@@ -311,7 +311,7 @@ def test_verify_reports_an_added_file_and_a_missing_record(paths: Paths, tmp_pat
 
 def test_start_fails_at_once_when_the_netguard_step_fails(paths: Paths, tmp_path: Path) -> None:
     project = _project_with_files(tmp_path, paths)
-    recorded = (Path(__file__).parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    recorded = (Path(__file__).parent.parent.parent / "fixtures/docker_ps.jsonl").read_text()
     fake = (
         docker_fake()
         .on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))

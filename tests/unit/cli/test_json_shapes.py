@@ -10,7 +10,7 @@ import pytest
 
 from devagent.cli import main
 from tests.fakes import docker_fake, fixture
-from tests.unit.test_doctor import healthy
+from tests.unit.manager.test_doctor import healthy
 
 ENV = {"project_path", "project_hash", "engine", "state", "template", "created", "app", "proxy"}
 CONTAINER = {"name", "id", "state", "status"}
