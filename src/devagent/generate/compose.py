@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from devagent.generate import proxy
+from devagent.generate.files import GeneratedFiles
 from devagent.generate.layout import (
     ALLOWLIST_FILE,
     APP_HOSTNAME,
@@ -47,17 +47,10 @@ from devagent.proxy.bundle import proxy_files
 from devagent.runtime.engine import ENGINES
 
 
-@dataclass(frozen=True)
-class ComposeResult:
-    """Generated files, by name relative to ``.devcontainer/``."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-
-
 class ComposeGenerator:
     """Turns EnvironmentOptions into docker-compose.yml, Dockerfile.proxy and filter.py."""
 
-    def generate(self, options: EnvironmentOptions) -> ComposeResult:
+    def generate(self, options: EnvironmentOptions) -> GeneratedFiles:
         files = {
             "docker-compose.yml": dump_yaml(self.compose_document(options)),
             "Dockerfile.proxy": proxy.dockerfile(options).encode(),
@@ -71,7 +64,7 @@ class ComposeGenerator:
         }
         if options.extra_ca_certificates:
             files[EXTRA_CA_FILE] = options.extra_ca_certificates
-        return ComposeResult(files)
+        return GeneratedFiles(files)
 
     @staticmethod
     def policy(options: EnvironmentOptions) -> dict[str, Any]:

@@ -1,11 +1,11 @@
-"""DevcontainerGenerator, and writing every generated file into ``<project>/.devcontainer``."""
+"""DevcontainerGenerator: devcontainer.json, the app's Dockerfile and its home/ files."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from devagent.generate.files import GeneratedFiles
 from devagent.generate.layout import (
     CREDENTIALS_SCRIPT,
     EXTRA_CA_FILE,
@@ -38,17 +38,10 @@ fi
 """
 
 
-@dataclass(frozen=True)
-class DevcontainerResult:
-    """Generated files, by name relative to ``.devcontainer/``."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-
-
 class DevcontainerGenerator:
     """devcontainer.json, the app Dockerfile (template + proxy CA trust) and home/ files."""
 
-    def generate(self, options: EnvironmentOptions) -> DevcontainerResult:
+    def generate(self, options: EnvironmentOptions) -> GeneratedFiles:
         files = {
             "devcontainer.json": self.devcontainer_json(options),
             "Dockerfile": self.app_dockerfile(options).encode(),
@@ -61,7 +54,7 @@ class DevcontainerGenerator:
             files[f"home/{relative}"] = content
         if not any(name.startswith("home/") for name in files):
             files["home/.keep"] = b""  # the template's `COPY home/` needs the directory
-        return DevcontainerResult(files)
+        return GeneratedFiles(files)
 
     def devcontainer_json(self, options: EnvironmentOptions) -> bytes:
         manifest = options.template.manifest

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,13 @@ from devagent.project import Project
 from devagent.safefs import replace_file
 
 MARKER = ".devagent.json"
+
+
+@dataclass(frozen=True)
+class GeneratedFiles:
+    """What a generator returns: file contents by name relative to ``.devcontainer/``."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def digest(content: bytes) -> str:
