@@ -14,6 +14,7 @@ import click
 
 from devagent import __version__
 from devagent.cli.context import AppContext
+from devagent.runtime.engine import ENGINES
 
 if TYPE_CHECKING:
     from devagent.runtime.executor import Executor
@@ -89,7 +90,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 @click.option(
     "--runtime",
-    type=click.Choice(["auto", "docker", "podman"]),
+    type=click.Choice(["auto", *ENGINES]),
     default=None,
     help="Container engine to use (default: from config, else auto).",
 )

@@ -77,9 +77,11 @@ def _configured_runtime(config_file: Path) -> str | None:
     the time of `devagent list`); None when the file needs the full check and its errors."""
     import yaml
 
+    from devagent.runtime.engine import ENGINES
+
     try:
         data = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     value = data.get("runtime", "auto") if isinstance(data, dict) else None
-    return value if value in ("auto", "docker", "podman") else None
+    return value if value == "auto" or value in ENGINES else None

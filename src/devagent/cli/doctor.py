@@ -16,10 +16,11 @@ def doctor(app: AppContext) -> DoctorReport:
     Exits 1 when something makes devagent unusable here, 0 otherwise (warnings included).
     """
     from devagent.manager.doctor import Doctor
+    from devagent.runtime.engine import ENGINES
     from devagent.runtime.executor import SubprocessExecutor
 
     configured = app.config.runtime if app.paths.config_file.exists() else "auto"
     choice = app.runtime_choice or configured
-    if choice == "auto" and os.environ.get("DEVAGENT_RUNTIME") in ("docker", "podman"):
+    if choice == "auto" and os.environ.get("DEVAGENT_RUNTIME") in ENGINES:
         choice = os.environ["DEVAGENT_RUNTIME"]  # as engine detection does
     return Doctor(app.executor or SubprocessExecutor(), choice).run()

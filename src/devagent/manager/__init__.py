@@ -112,7 +112,9 @@ class Manager:
     def options_for(
         self, project: Project, template: Template, allow: Sequence[str]
     ) -> EnvironmentOptions:
-        return create.options_for(self.context, project, template, allow)
+        """Prepare the state the options point at (it writes), then resolve them."""
+        prepared = create.prepare_state(self.context, project, template, allow)
+        return create.options_for(self.context, project, template, prepared)
 
     def create(
         self, path: str | Path | None, *, template: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,32 +38,56 @@ def check(
     return project, chosen
 
 
-def options_for(
+@dataclass(frozen=True)
+class PreparedState:
+    """What create writes before it generates: the state the files will point at."""
+
+    allowlist: tuple[str, ...]  # in force, after the project's own entries were saved
+    proxy_ca_cert: bytes
+    proxy_user: str
+    secrets: tuple[tuple[str, Path], ...]
+
+
+def prepare_state(
     context: Context, project: Project, template: Template, allow: Sequence[str]
+) -> PreparedState:
+    """Make the project's state exist (directories, Claude config, CA, secrets) and save
+    ``allow`` and the template in its allowlist file: the one step of create that writes
+    state before the files are generated."""
+    ca_cert = state.ensure(context, project, remote_uid=template.manifest.remote_uid)
+    return PreparedState(
+        allowlist=layers_for(context, project, template, allow).effective(),
+        proxy_ca_cert=ca_cert.read_bytes(),
+        proxy_user=state.proxy_user(context, project),
+        secrets=state.prepare_secrets(context, project),
+    )
+
+
+def options_for(
+    context: Context, project: Project, template: Template, prepared: PreparedState
 ) -> EnvironmentOptions:
-    """Resolve every input of generation and make sure the state it points at exists."""
+    """Every input of generation, resolved (reads the engine and config, writes nothing)."""
     from devagent.generate.options import EnvironmentOptions
 
     paths, config, runtime = context.paths, context.config, context.runtime
-    ca_cert = state.ensure(context, project, remote_uid=template.manifest.remote_uid)
     return EnvironmentOptions(
         project=project,
         template=template,
-        allowlist=layers_for(context, project, template, allow).effective(),
+        allowlist=prepared.allowlist,
         resources=template.manifest.resources.apply(config.resources),
         proxy_resources=config.proxy_resources,
         git_metadata=gitguard.guarded_metadata(project.path),
         engine=runtime.engine.name,
-        proxy_user=state.proxy_user(context, project),
+        proxy_user=prepared.proxy_user,
         claude_config_dir=paths.claude_config_dir(project.hash),
         proxy_certs_dir=paths.proxy_certs_dir(project.hash),
         proxy_logs_dir=paths.proxy_logs_dir(project.hash),
-        proxy_ca_cert=ca_cert.read_bytes(),
+        proxy_ca_cert=prepared.proxy_ca_cert,
         internal_subnet=_internal_subnet(context, project),
         rootless=runtime.engine.kind.maps_user_ids and runtime.facts.rootless,
         extra_ca_certificates=_extra_ca_certificates(context),
         merge_guarded_hosts=_merge_guarded_hosts(context, template),
-        secrets=state.prepare_secrets(context, project),
+        secrets=prepared.secrets,
     )
 
 
@@ -113,7 +138,7 @@ def create(
 
     project, chosen = check(context, path, template=template, allow=allow)
     progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
-    options = options_for(context, project, chosen, allow)
+    options = options_for(context, project, chosen, prepare_state(context, project, chosen, allow))
     state.save_git_record(context, project)
     compose = ComposeGenerator().generate(options)
     devcontainer = DevcontainerGenerator().generate(options)
