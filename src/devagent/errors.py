@@ -47,5 +47,11 @@ class CommandFailed(EngineError):
         super().__init__(message, hint=hint)
 
 
+class Interrupted(DevagentError):
+    """A command stopped by Ctrl-C or a closed terminal, with what it left behind."""
+
+    exit_code = 130
+
+
 class IsolationError(DevagentError):
     """The environment's isolation self-test found a way out."""

@@ -62,6 +62,10 @@ class Paths:
         """Digests of the project's git metadata at create (see devagent.manager.gitguard)."""
         return self.data_dir / "generated" / f"{project_hash}.git.json"
 
+    def project_record_file(self, project_hash: str) -> Path:
+        """Which folder the project's state belongs to (for finding state of no project)."""
+        return self.data_dir / "projects" / project_hash
+
     def proxy_logs_dir(self, project_hash: str) -> Path:
         return self.data_dir / "proxy-logs" / project_hash
 

@@ -286,5 +286,12 @@ def render_doctor(console: Console, report: DoctorReport) -> None:
         console.print(f"{DOCTOR_MARK[check.status]} {check.name}: {check.detail}", highlight=False)
         if check.fix and check.status != "ok":
             console.print(f"       [dim]fix: {check.fix}[/]", highlight=False)
+    for item in report.leftovers:
+        line = Text("left: ", style="yellow") + inert(f"{item.kind} {item.name}")
+        console.print(line + Text(f" ({item.why}; project {item.project})", style="dim"))
+    for removed in report.removed:
+        console.print(Text("removed: ") + inert(removed))
+    if report.leftovers and not report.removed:
+        console.print("[dim]`devagent doctor --fix` removes what is listed as left[/]")
     verdict = "[green]ready[/]" if report.ok else "[red]not ready[/]"
     console.print(f"devagent is {verdict} on this machine")

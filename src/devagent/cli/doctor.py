@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+
+import click
 
 from devagent.cli.command import result_command
 from devagent.cli.context import AppContext
@@ -10,7 +13,8 @@ from devagent.manager.doctor import DoctorReport
 
 
 @result_command(json_help="Print the report as JSON.")
-def doctor(app: AppContext) -> DoctorReport:
+@click.option("--fix", is_flag=True, help="Remove the leftovers it lists (it says which first).")
+def doctor(app: AppContext, fix: bool) -> DoctorReport:
     """Check engines, compose, the devcontainer CLI, disk and known conflicts.
 
     Exits 1 when something makes devagent unusable here, 0 otherwise (warnings included).
@@ -23,4 +27,14 @@ def doctor(app: AppContext) -> DoctorReport:
     choice = app.runtime_choice or configured
     if choice == "auto" and os.environ.get("DEVAGENT_RUNTIME") in ENGINES:
         choice = os.environ["DEVAGENT_RUNTIME"]  # as engine detection does
-    return Doctor(app.executor or SubprocessExecutor(), choice).run()
+    report = Doctor(app.executor or SubprocessExecutor(), choice).run()
+    if not any(c.name in ENGINES and c.status == "ok" for c in report.checks):
+        return report  # no engine answers: nothing to look for leftovers on
+    manager = app.manager
+    found = manager.leftovers()
+    if not (fix and found):
+        return replace(report, leftovers=found)
+    app.error_console.print(f"Removing {len(found)} leftovers:", highlight=False)
+    for item in found:
+        app.error_console.print(f"  {item.kind} {item.name} ({item.why})", highlight=False)
+    return replace(report, leftovers=found, removed=manager.remove_leftovers(found))

@@ -6,7 +6,9 @@ import logging
 import logging.handlers
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -63,7 +65,20 @@ def _tool_versions() -> list[str]:
     return [f"{name.strip()}: {version}" for name, version in tool_versions(SubprocessExecutor())]
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_like_ctrl_c() -> None:
+    """A closed terminal (SIGHUP) or a polite kill (SIGTERM) stops a command the way Ctrl-C
+    does: the running tool is stopped and the command says what it left behind."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
+
+
 def run_guarded(body: Callable[[], Any], args: Sequence[str]) -> int:
+    stop_like_ctrl_c()
     setup_logging()
     log = logging.getLogger("devagent")
     log.info("devagent %s", " ".join(args))
@@ -74,7 +89,7 @@ def run_guarded(body: Callable[[], Any], args: Sequence[str]) -> int:
         click.echo(f"error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  fix: {exc.hint}", err=True)
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

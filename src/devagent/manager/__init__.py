@@ -18,6 +18,7 @@ from devagent.manager import (
     create,
     environments,
     isolation,
+    leftovers,
     lifecycle,
     requestlog,
     state,
@@ -25,6 +26,7 @@ from devagent.manager import (
 from devagent.manager import tmux as tmux
 from devagent.manager.allowlist import merge_allowlists as merge_allowlists
 from devagent.manager.context import Context
+from devagent.manager.leftovers import Leftover
 from devagent.manager.requestlog import LogFilter
 from devagent.manager.results import (
     AllowlistResult,
@@ -171,6 +173,12 @@ class Manager:
 
     def logs(self, project: Project, keep: LogFilter) -> LogsResult:
         return requestlog.report(project, self.request_log_dir(project), keep)
+
+    def leftovers(self) -> tuple[Leftover, ...]:
+        return leftovers.find(self.context)
+
+    def remove_leftovers(self, items: tuple[Leftover, ...]) -> tuple[str, ...]:
+        return leftovers.remove(self.context, items)
 
     # --- getting in -------------------------------------------------------------------
     def exec_argv(

@@ -9,12 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devagent.errors import ConfigError, ProjectError
+from devagent.errors import (
+    CommandFailed,
+    ConfigError,
+    DevagentError,
+    EngineError,
+    Interrupted,
+    ProjectError,
+)
 from devagent.manager import gitguard, isolation, state
 from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
 from devagent.manager.context import Context
 from devagent.manager.environments import engine_warnings, status
-from devagent.manager.lifecycle import remove_containers
+from devagent.manager.lifecycle import leftovers, remove_containers
 from devagent.manager.results import CreateResult, Progress, ProgressEvent, no_progress
 from devagent.project import Project, identify, internal_subnet
 from devagent.runtime.devcontainer_cli import read_log_line
@@ -123,6 +130,19 @@ def _extra_ca_certificates(context: Context) -> bytes:
     return b"".join(chunks)
 
 
+class Steps:
+    """The step create is in, so that a failure can say where it stopped."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.current = "preparing"
+
+    def __call__(self, name: str, message: str | None = None) -> None:
+        self.current = name
+        if message:
+            self.progress(ProgressEvent("step", message))
+
+
 def create(
     context: Context,
     path: str | Path | None,
@@ -132,20 +152,35 @@ def create(
     force: bool = False,
     progress: Progress = no_progress,
 ) -> CreateResult:
+    project, chosen = check(context, path, template=template, allow=allow)
+    steps = Steps(progress)
+    try:
+        return _create(context, project, chosen, allow, force=force, steps=steps)
+    except (DevagentError, KeyboardInterrupt) as exc:
+        raise stopped(context, project, steps.current, exc) from exc
+
+
+def _create(
+    context: Context, project: Project, chosen: Template, allow: Sequence[str], *,
+    force: bool, steps: Steps,
+) -> CreateResult:  # fmt: skip
     from devagent.generate.compose import ComposeGenerator
     from devagent.generate.devcontainer import DevcontainerGenerator
     from devagent.generate.files import write_to_project
 
-    project, chosen = check(context, path, template=template, allow=allow)
-    progress(ProgressEvent("step", f"Generating files for {project.path} ({chosen.name})"))
+    steps("generating files", f"Generating files for {project.path} ({chosen.name})")
     options = options_for(context, project, chosen, prepare_state(context, project, chosen, allow))
     state.save_git_record(context, project)
     compose = ComposeGenerator().generate(options)
     devcontainer = DevcontainerGenerator().generate(options)
-    if status(context, project).state != "missing":
-        # `devcontainer up` would reuse the old containers and ignore the new files.
-        progress(ProgressEvent("step", "Removing the previous containers (state is kept)"))
+    if leftovers(context, project):
+        # `devcontainer up` would reuse old containers and ignore the new files; and what
+        # a failed or interrupted create left (networks too) must not carry over.
+        steps(
+            "removing the previous containers", "Removing the previous containers (state is kept)"
+        )
         remove_containers(context, project)
+    steps("writing .devcontainer/")
     backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
     state.record_generated(context, project)
     post_create = chosen.manifest.post_create_command
@@ -153,13 +188,17 @@ def create(
     def on_line(line: str) -> None:
         read = read_log_line(line, post_create=post_create)
         if read.step:
-            progress(ProgressEvent("step", read.step))
+            steps(read.step[0].lower() + read.step[1:], read.step)
         if read.text:
-            progress(ProgressEvent("output", read.text))
+            steps.progress(ProgressEvent("output", read.text))
 
+    steps("starting the devcontainer CLI")
     context.runtime.devcontainer_up(project, on_line=on_line)
+    steps("restricting the app's routes to its proxy")
     isolation.wait_until_isolated(context, project)
+    steps("waiting until the app reaches its proxy")
     isolation.wait_for_proxy(context, project)
+    steps("running the isolation self-test")
     isolation.require(context, project)
     environment = status(context, project)
     if environment.state != "running":
@@ -174,3 +213,25 @@ def create(
         allowlist=options.allowlist,
         warnings=(*engine_warnings(context), *state.credential_warnings(context)),
     )
+
+
+def stopped(
+    context: Context, project: Project, step: str, cause: DevagentError | KeyboardInterrupt
+) -> DevagentError:
+    """A failed or interrupted create, said with its step, what it left and what to run."""
+    try:
+        left = ", ".join(leftovers(context, project)) or "no containers or networks"
+    except (DevagentError, KeyboardInterrupt):
+        left = "unknown (the engine did not answer)"
+    where = project.path
+    hint = (
+        f"`devagent create {where}` starts again and replaces what is left; "
+        f"`devagent destroy {where}` removes it (the project's state is kept either way)"
+    )
+    if isinstance(cause, KeyboardInterrupt):
+        return Interrupted(f"create was interrupted while {step}; left: {left}", hint=hint)
+    text = f"create failed while {step}: {cause.message}\n  left: {left}"
+    if cause.hint:
+        hint = f"{cause.hint}; or {hint}"
+    kind = EngineError if isinstance(cause, CommandFailed) else type(cause)
+    return kind(text, hint=hint)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devagent.generate.layout import MITMPROXY_IMAGE
+from devagent.manager.leftovers import Leftover
 from devagent.runtime.devcontainer_cli import version_argv as devcontainer_version_argv
 from devagent.runtime.engine import ENGINES, Engine, EngineFacts, EngineName
 from devagent.runtime.executor import Executor
@@ -51,13 +52,21 @@ class _Answering:
 @dataclass(frozen=True)
 class DoctorReport:
     checks: tuple[DoctorCheck, ...]
+    # What failed or interrupted commands left on the engine and in devagent's state.
+    leftovers: tuple[Leftover, ...] = ()
+    removed: tuple[str, ...] = ()  # with --fix: what was removed
 
     @property
     def ok(self) -> bool:
         return all(check.status != "fail" for check in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [check.to_json() for check in self.checks]}
+        return {
+            "ok": self.ok,
+            "checks": [check.to_json() for check in self.checks],
+            "leftovers": [item.to_json() for item in self.leftovers],
+            "removed": list(self.removed),
+        }
 
 
 class Doctor:

@@ -3,13 +3,18 @@ again after every start, and removal by label of whatever compose leaves behind.
 
 from __future__ import annotations
 
-from devagent.errors import IsolationError, ProjectError
+import logging
+
+from devagent.errors import EngineError, IsolationError, ProjectError
 from devagent.generate.files import read_marker
 from devagent.manager import isolation, state
 from devagent.manager.context import Context
 from devagent.manager.environments import require_files, status
 from devagent.manager.results import LifecycleResult, Progress, ProgressEvent, no_progress
-from devagent.project import LABEL_PROJECT_HASH, Project
+from devagent.project import Project
+from devagent.runtime.removal import project_containers, project_networks
+
+log = logging.getLogger("devagent.lifecycle")
 
 
 def start(
@@ -31,6 +36,7 @@ def start(
         )
     progress(ProgressEvent("step", "Starting proxy and app"))
     state.prepare_secrets(context, project)  # a token replaced since create reaches the app
+    state.remember_project(context, project)
     runtime = context.runtime
     runtime.compose_start(project)
     # The restarted app has a fresh network namespace, so the netguard step must run
@@ -66,7 +72,7 @@ def destroy(
     runtime = context.runtime
     progress(ProgressEvent("step", "Removing containers and networks"))
     # The app runs an image the devcontainer CLI derived (vsc-...-uid): ask before removal.
-    used = {c.image for c in runtime.ps({LABEL_PROJECT_HASH: project.hash})}
+    used = {c.image for c in project_containers(runtime.engine, runtime.executor, project.hash)}
     remove_containers(context, project)
     progress(ProgressEvent("step", "Removing images"))
     images = runtime.remove_images(sorted(used.union(project.images) - {""}))
@@ -78,6 +84,23 @@ def destroy(
 
 
 def remove_containers(context: Context, project: Project) -> None:
+    """Take the project's containers and networks off the engine, whatever state a failed
+    or interrupted command left them in. Compose goes first where its files are intact;
+    what it leaves (or cannot remove) goes by label, in dependency order."""
     if project.compose_file.exists() and read_marker(project.devcontainer_dir) is not None:
-        context.runtime.compose_down(project)
+        try:
+            context.runtime.compose_down(project)
+        except EngineError as exc:  # half-created projects trip compose; the labels do not
+            log.info("compose down failed, removing by label: %s", exc)
     context.runtime.remove_leftovers(project)
+
+
+def leftovers(context: Context, project: Project) -> tuple[str, ...]:
+    """What the project has on the engine: its containers and networks, by name."""
+    runtime = context.runtime
+    containers = project_containers(runtime.engine, runtime.executor, project.hash)
+    networks = project_networks(runtime.engine, runtime.executor, project.hash)
+    return (
+        *(f"container {c.name} ({c.state or 'created'})" for c in containers),
+        *(f"network {n}" for n in networks),
+    )

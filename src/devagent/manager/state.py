@@ -22,6 +22,7 @@ def ensure(context: Context, project: Project, *, remote_uid: int) -> Path:
     """Make the project's state directories; returns the proxy's CA certificate."""
     from devagent.proxy.ca import ensure_ca
 
+    remember_project(context, project)
     paths = context.paths
     claude_dir = paths.claude_config_dir(project.hash)
     logs_dir = paths.proxy_logs_dir(project.hash)
@@ -32,6 +33,11 @@ def ensure(context: Context, project: Project, *, remote_uid: int) -> Path:
     return ensure_ca(
         paths.proxy_certs_dir(project.hash), common_name=f"devagent proxy CA {project.hash}"
     )
+
+
+def remember_project(context: Context, project: Project) -> None:
+    """Record which folder this state belongs to (doctor tells kept state from leftovers)."""
+    replace_file(context.paths.project_record_file(project.hash), f"{project.path}\n".encode())
 
 
 def proxy_user(context: Context, project: Project) -> str:
@@ -105,7 +111,12 @@ def purge(context: Context, project: Project) -> tuple[str, ...]:
         if directory.exists():
             shutil.rmtree(directory)
             purged.append(str(directory))
-    for state_file in (paths.project_allowlist_file(key), paths.generated_record_file(key)):
+    for state_file in (
+        paths.project_allowlist_file(key),
+        paths.generated_record_file(key),
+        paths.git_record_file(key),
+        paths.project_record_file(key),
+    ):
         if state_file.exists():
             state_file.unlink()
             purged.append(str(state_file))

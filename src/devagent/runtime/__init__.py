@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devagent.errors import CommandFailed, EngineError
-from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, Project
-from devagent.runtime import devcontainer_cli, firewall
+from devagent.project import LABEL_MANAGED, Project
+from devagent.runtime import devcontainer_cli, firewall, removal
 from devagent.runtime.compose import Compose
 from devagent.runtime.devcontainer_cli import UpOutcome
 from devagent.runtime.engine import (
@@ -211,36 +211,11 @@ class Runtime:
         )
 
     def remove_leftovers(self, project: Project) -> None:
-        """Remove the project's containers and networks by label, without compose files."""
-        containers = self.ps({LABEL_PROJECT_HASH: project.hash}) + self.ps(
-            {LABEL_SIDECAR_OF: project.hash}
-        )
-        if containers:
-            self.executor.run(self.engine.rm_argv(sorted({c.id for c in containers})))
-        networks = self.executor.run(
-            self.engine.network_ls_argv({LABEL_SIDECAR_OF: project.hash})
-        ).stdout.split()
-        if networks:
-            try:
-                self.executor.run(self.engine.network_rm_argv(networks))
-            except CommandFailed as exc:
-                raise EngineError(f"could not remove networks {', '.join(networks)}") from exc
+        """Remove the project's containers and networks by label (see ``removal``)."""
+        removal.remove_containers_and_networks(self.engine, self.executor, project)
 
     def remove_images(self, references: Sequence[str]) -> tuple[str, ...]:
-        """Remove (untag, when shared) those of ``references`` that exist; returns them."""
-        if not references:
-            return ()
-        wanted = {_image_name(reference) for reference in references}
-        listed = self.executor.run(self.engine.images_argv(references)).stdout.split()
-        # Podman lists every name of a matched image, also other projects' names for an
-        # identical build (the netguard image): keep exactly the names asked for.
-        found = tuple(sorted({name for name in listed if _image_name(name) in wanted}))
-        if found:
-            try:
-                self.executor.run(self.engine.rmi_argv(found))
-            except CommandFailed as exc:
-                raise EngineError(f"could not remove images {', '.join(found)}") from exc
-        return found
+        return removal.remove_images(self.engine, self.executor, references)
 
     # --- devcontainer CLI -------------------------------------------------------------
     def devcontainer_up(
@@ -264,12 +239,6 @@ class Runtime:
                     tuple(argv), result.returncode, result.stdout, result.stderr
                 ) from None
             raise
-
-
-def _image_name(reference: str) -> str:
-    """``localhost/name:latest``, ``name:latest`` and ``name`` are one local image."""
-    name = reference.removeprefix("localhost/")
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def detect(

@@ -79,6 +79,17 @@ def _drain(stream: IO[str], sink: list[str], on_line: LineCallback | None) -> No
             on_line(line.rstrip("\n"))
 
 
+def _stop(process: subprocess.Popen[str], grace: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class SubprocessExecutor:
     """Runs commands for real, logging each command line before it starts."""
 
@@ -124,6 +135,11 @@ class SubprocessExecutor:
         except subprocess.TimeoutExpired as exc:
             process.kill()
             raise EngineError(f"timed out after {timeout}s: {shlex.join(argv)}") from exc
+        except BaseException:
+            # Interrupted (Ctrl-C, the terminal closed): the command stops with devagent,
+            # so that nothing keeps changing the engine behind the next command's back.
+            _stop(process)
+            raise
         finally:
             reader.join(timeout=5)
         result = CommandResult(argv, returncode, "".join(out), "".join(err))

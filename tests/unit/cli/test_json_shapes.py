@@ -35,7 +35,7 @@ def test_list_and_status(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
 
 def test_doctor(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = _json(["--runtime", "docker", "doctor", "--json"], capsys, healthy())
-    assert set(report) == {"ok", "checks"}
+    assert set(report) == {"ok", "checks", "leftovers", "removed"}
     assert all(set(c) == {"name", "status", "detail", "fix"} for c in report["checks"])
     assert {c["status"] for c in report["checks"]} <= {"ok", "warn", "fail"}
 

@@ -30,6 +30,8 @@ def healthy() -> FakeExecutor:
         .on(["podman-compose", "version"], "podman-compose version 1.6.0\npodman version 4.3.1\n")
         .on(["podman", "image", "inspect"], "[{}]")
         .on(["iptables", "-S", "FORWARD"], "-P FORWARD ACCEPT\n")
+        .on(["docker", "network", "ls"], "")
+        .on(["docker", "images"], "")
     )
 
 

@@ -404,3 +404,29 @@ def test_credentials_are_copied_privately_and_a_missing_one_is_a_warning(
     (warning,) = manager.credential_warnings()
     assert "credentials.github" in warning and "does not exist" in warning
     assert "log in" in _manager(docker_fake(), paths).credential_warnings()[0]
+
+
+def test_a_failed_create_names_its_step_what_is_left_and_what_to_run(
+    paths: Paths, tmp_path: Path
+) -> None:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    project = identify(project_dir)
+    recorded = (Path(__file__).parent.parent.parent / "fixtures/docker_ps.jsonl").read_text()
+    failing = '{"outcome": "error", "message": "The postCreateCommand failed (exit code 1)"}\n'
+    fake = (
+        docker_fake()
+        .on(["docker", "ps"], recorded.replace("342670b99fa4", project.hash))
+        .on(["devcontainer", "up"], failing, returncode=1)
+    )
+    with pytest.raises(EngineError) as error:
+        _manager(fake, paths).create(project_dir)
+    message = error.value.message
+    assert message.startswith("create failed while starting the devcontainer CLI: ")
+    assert "postCreateCommand failed" in message
+    assert f"left: container devagent-{project.hash}-app" in message
+    assert f"`devagent create {project_dir}`" in error.value.hint
+    assert f"`devagent destroy {project_dir}`" in error.value.hint
+    # The project's state is whole: a second create (or start) has what it needs.
+    assert (paths.proxy_certs_dir(project.hash) / "mitmproxy-ca.pem").exists()
+    assert paths.generated_record_file(project.hash).exists()

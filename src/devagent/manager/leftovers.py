@@ -1,0 +1,151 @@
+"""What failed or interrupted commands can leave behind, found and removed on request
+(`devagent doctor`, `doctor --fix`): containers and networks of no complete environment,
+images no container of their project uses, and state of no project.
+
+State of a project whose folder is still there is not a leftover: `destroy` keeps it on
+purpose (the allowlist, the CA, the Claude config, the request log) for the next create.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from devagent.manager.context import Context
+from devagent.manager.results import group_environments
+from devagent.paths import Paths
+from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, identify
+from devagent.runtime.models import ContainerInfo
+from devagent.runtime.removal import devagent_images, managed_networks, rank, remove_named
+
+Kind = Literal["container", "network", "image", "state"]
+_HASH = re.compile(r"^[0-9a-f]{12}$")
+_NAMED = re.compile(r"^(?:localhost/)?devagent-([0-9a-f]{12})-")
+
+
+@dataclass(frozen=True)
+class Leftover:
+    kind: Kind
+    name: str  # the engine's name, or the path of the state
+    project: str  # the project's path where known, else its hash
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "project": self.project, "why": self.why}
+
+
+def state_paths(paths: Paths, key: str) -> tuple[Path, ...]:
+    """Every piece of one project's state, whether it exists or not."""
+    return (
+        paths.claude_config_dir(key),
+        paths.proxy_certs_dir(key),
+        paths.proxy_logs_dir(key),
+        paths.secrets_dir(key),
+        paths.project_allowlist_file(key),
+        paths.generated_record_file(key),
+        paths.git_record_file(key),
+        paths.project_record_file(key),
+    )
+
+
+def recorded_path(paths: Paths, key: str) -> Path | None:
+    try:
+        text = paths.project_record_file(key).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def _project_exists(paths: Paths, key: str, path: Path | None) -> bool:
+    return path is not None and path.is_dir() and identify(path, must_exist=False).hash == key
+
+
+def find(context: Context) -> tuple[Leftover, ...]:
+    runtime, paths = context.runtime, context.paths
+    containers = runtime.ps({LABEL_MANAGED: "true"})
+    complete = {
+        env.project_hash: env.project_path
+        for env in group_environments(containers, runtime.engine.name)
+        if env.app is not None and env.proxy is not None
+    }
+    found: list[Leftover] = []
+    broken: set[str] = set()  # projects whose containers are leftovers
+    for container in sorted(containers, key=rank):
+        key = _key_of(container)
+        where = Path(complete.get(key, "")) if key in complete else None
+        if key in complete and where is not None and _project_exists(paths, key, where):
+            if paths.proxy_certs_dir(key).is_dir():
+                continue
+            why = "its environment has no state left (purged while it ran?)"
+        elif key in complete:
+            why = "its project folder is gone"
+        else:
+            why = "no complete environment: a create or destroy stopped half-way"
+        broken.add(key)
+        found.append(Leftover("container", container.name, str(where or key), why))
+    healthy = set(complete) - broken
+    for network in managed_networks(runtime.engine, runtime.executor):
+        if _named_key(network) not in healthy:
+            found.append(Leftover("network", network, _named_key(network), "of no environment"))
+    for image in devagent_images(runtime.engine, runtime.executor):
+        if _named_key(image) not in healthy:
+            found.append(Leftover("image", image, _named_key(image), "of no environment"))
+    used = {_key_of(c) for c in containers}
+    for key in sorted(_state_keys(paths) - used):
+        path = recorded_path(paths, key)
+        if _project_exists(paths, key, path):
+            continue  # kept by `destroy` for the next create
+        why = "its project folder is gone" if path else "state of an unknown project"
+        for piece in state_paths(paths, key):
+            if piece.exists() or piece.is_symlink():
+                found.append(Leftover("state", str(piece), str(path or key), why))
+    return tuple(found)
+
+
+def remove(context: Context, leftovers: tuple[Leftover, ...]) -> tuple[str, ...]:
+    """Remove exactly ``leftovers`` (from ``find``); returns what was removed."""
+    runtime, paths = context.runtime, context.paths
+    removed: list[str] = []
+    for kind in ("container", "network", "image"):
+        names = [item.name for item in leftovers if item.kind == kind]
+        for name in names:
+            if remove_named(runtime.engine, runtime.executor, kind, name):
+                removed.append(f"{kind} {name}")
+    roots = {paths.data_dir.resolve()}
+    for item in leftovers:
+        if item.kind != "state":
+            continue
+        piece = Path(item.name)
+        if piece.parent.resolve().parent not in roots and piece.parent.resolve() not in roots:
+            continue  # only what lies in devagent's own data directory
+        if piece.is_dir() and not piece.is_symlink():
+            shutil.rmtree(piece)
+        else:
+            piece.unlink(missing_ok=True)
+        removed.append(f"state {piece}")
+    return tuple(removed)
+
+
+def _key_of(container: ContainerInfo) -> str:
+    return container.labels.get(LABEL_SIDECAR_OF) or container.labels.get(LABEL_PROJECT_HASH, "")
+
+
+def _named_key(name: str) -> str:
+    match = _NAMED.match(name)
+    return match.group(1) if match else ""
+
+
+def _state_keys(paths: Paths) -> set[str]:
+    keys: set[str] = set()
+    for key in state_paths(paths, "0" * 12):
+        folder = key.parent
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            name = entry.name.split(".", 1)[0]
+            if _HASH.match(name):
+                keys.add(name)
+    return keys
