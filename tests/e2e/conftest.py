@@ -49,10 +49,12 @@ class Host:
     """Who runs the engine: root for docker, the rootless user for podman."""
 
     engine: str
+    rootful: bool = False  # podman as root (the rootful Podman tests)
 
     @property
     def user(self) -> pwd.struct_passwd | None:
-        return pwd.getpwnam(ROOTLESS_USER) if self.engine == "podman" else None
+        rootless = self.engine == "podman" and not self.rootful
+        return pwd.getpwnam(ROOTLESS_USER) if rootless else None
 
     def argv(self, argv: list[str], env: dict[str, str] | None = None) -> list[str]:
         user = self.user
@@ -93,10 +95,11 @@ class Sandbox:
     root: Path
     project: Path
     create_output: str = ""
+    rootful: bool = False
 
     @property
     def host(self) -> Host:
-        return Host(self.engine)
+        return Host(self.engine, self.rootful)
 
     @property
     def env(self) -> dict[str, str]:
@@ -120,7 +123,7 @@ class Sandbox:
         return identify(self.project).proxy_container
 
     def devagent(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        if self.engine == "podman":
+        if self.host.user is not None:
             argv = self.host.argv([ROOTLESS_DEVAGENT, *args], self.env)
             return run(argv, check=check)
         argv = [sys.executable, "-m", "devagent", *args]
@@ -128,7 +131,7 @@ class Sandbox:
 
     def devagent_argv(self, *args: str, env: dict[str, str] | None = None) -> list[str]:
         """devagent as the engine's user would start it (use with ``process_env``)."""
-        if self.engine == "podman":
+        if self.host.user is not None:
             return self.host.argv([ROOTLESS_DEVAGENT, *args], {**self.env, **(env or {})})
         return [sys.executable, "-m", "devagent", *args]
 
@@ -240,13 +243,15 @@ def write_config(root: Path, *extra_cas: Path, more: str = "") -> Path:
     return config
 
 
-def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
+def make_sandbox(
+    engine: str, root: Path, pki: Path, name: str, *, rootful: bool = False
+) -> Sandbox:
     project = root / name
     project.mkdir(parents=True)
     (project / "README.md").write_text("sample project\n")
     # api.allowed.test stands in for api.github.com (as a GitHub Enterprise host would).
     write_config(root, pki, more="block_github_merges: true\ngithub_hosts: [api.allowed.test]\n")
-    host = Host(engine)
+    host = Host(engine, rootful)
     if host.user is None:
         project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here
     # Only what this call made: other sandboxes under the same root are live, and their
@@ -254,7 +259,7 @@ def make_sandbox(engine: str, root: Path, pki: Path, name: str) -> Sandbox:
     host.give(root, recursive=False)
     for made in (project, root / "config", root / "claude-token"):
         host.give(made)
-    return Sandbox(engine, root, project)
+    return Sandbox(engine, root, project, rootful=rootful)
 
 
 @pytest.fixture(scope="session")

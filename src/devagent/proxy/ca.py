@@ -8,13 +8,14 @@ which only the proxy container mounts; the app gets the public certificate alone
 from __future__ import annotations
 
 import datetime
-import os
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from devagent.safefs import replace_file
 
 # The file names mitmproxy looks for in its confdir.
 CA_BUNDLE = "mitmproxy-ca.pem"  # private key + certificate: proxy only
@@ -68,13 +69,7 @@ def ensure_ca(directory: Path, *, common_name: str) -> Path:
         serialization.NoEncryption(),
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    _write_private(bundle, key_pem + cert_pem)
-    cert_path.write_bytes(cert_pem)
-    cert_path.chmod(0o644)
+    # Each file whole or not at all (an interrupted create makes a new pair next time).
+    replace_file(bundle, key_pem + cert_pem, mode=0o600)
+    replace_file(cert_path, cert_pem, mode=0o644)
     return cert_path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
