@@ -9,13 +9,13 @@ purpose (the allowlist, the CA, the Claude config, the request log) for the next
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from devagent.manager.context import Context
 from devagent.manager.results import group_environments
+from devagent.manager.state import pieces, remove_piece
 from devagent.paths import Paths
 from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, identify
 from devagent.runtime.models import ContainerInfo
@@ -35,20 +35,6 @@ class Leftover:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "project": self.project, "why": self.why}
-
-
-def state_paths(paths: Paths, key: str) -> tuple[Path, ...]:
-    """Every piece of one project's state, whether it exists or not."""
-    return (
-        paths.claude_config_dir(key),
-        paths.proxy_certs_dir(key),
-        paths.proxy_logs_dir(key),
-        paths.secrets_dir(key),
-        paths.project_allowlist_file(key),
-        paths.generated_record_file(key),
-        paths.git_record_file(key),
-        paths.project_record_file(key),
-    )
 
 
 def recorded_path(paths: Paths, key: str) -> Path | None:
@@ -99,7 +85,7 @@ def find(context: Context) -> tuple[Leftover, ...]:
         if _project_exists(paths, key, path):
             continue  # kept by `destroy` for the next create
         why = "its project folder is gone" if path else "state of an unknown project"
-        for piece in state_paths(paths, key):
+        for piece in pieces(paths, key):
             if piece.exists() or piece.is_symlink():
                 found.append(Leftover("state", str(piece), str(path or key), why))
     return tuple(found)
@@ -121,10 +107,7 @@ def remove(context: Context, leftovers: tuple[Leftover, ...]) -> tuple[str, ...]
         piece = Path(item.name)
         if piece.parent.resolve().parent not in roots and piece.parent.resolve() not in roots:
             continue  # only what lies in devagent's own data directory
-        if piece.is_dir() and not piece.is_symlink():
-            shutil.rmtree(piece)
-        else:
-            piece.unlink(missing_ok=True)
+        remove_piece(piece)
         removed.append(f"state {piece}")
     return tuple(removed)
 
@@ -140,7 +123,7 @@ def _named_key(name: str) -> str:
 
 def _state_keys(paths: Paths) -> set[str]:
     keys: set[str] = set()
-    for key in state_paths(paths, "0" * 12):
+    for key in pieces(paths, "0" * 12):
         folder = key.parent
         if not folder.is_dir():
             continue

@@ -14,6 +14,7 @@ from devagent.generate.layout import PROXY_SYSTEM_ID
 from devagent.manager import credentials, gitguard
 from devagent.manager.context import Context
 from devagent.manager.selftest import Check
+from devagent.paths import Paths
 from devagent.project import Project
 from devagent.safefs import replace_file
 
@@ -98,26 +99,33 @@ def git_warnings(context: Context, project: Project) -> tuple[str, ...]:
     return gitguard.warnings(context.paths.git_record_file(project.hash), project.path)
 
 
-def purge(context: Context, project: Project) -> tuple[str, ...]:
-    """Remove every piece of the project's state; returns what was removed."""
-    paths, key = context.paths, project.hash
-    purged: list[str] = []
-    for directory in (
+def pieces(paths: Paths, key: str) -> tuple[Path, ...]:
+    """Every piece of one project's state, whether it exists or not."""
+    return (
         paths.claude_config_dir(key),
         paths.proxy_certs_dir(key),
         paths.proxy_logs_dir(key),
         paths.secrets_dir(key),
-    ):
-        if directory.exists():
-            shutil.rmtree(directory)
-            purged.append(str(directory))
-    for state_file in (
         paths.project_allowlist_file(key),
         paths.generated_record_file(key),
         paths.git_record_file(key),
         paths.project_record_file(key),
-    ):
-        if state_file.exists():
-            state_file.unlink()
-            purged.append(str(state_file))
+    )
+
+
+def remove_piece(piece: Path) -> None:
+    """Remove one piece of state (a link in its place is removed, never followed)."""
+    if piece.is_dir() and not piece.is_symlink():
+        shutil.rmtree(piece)
+    else:
+        piece.unlink(missing_ok=True)
+
+
+def purge(context: Context, project: Project) -> tuple[str, ...]:
+    """Remove every piece of the project's state; returns what was removed."""
+    purged = []
+    for piece in pieces(context.paths, project.hash):
+        if piece.exists() or piece.is_symlink():
+            remove_piece(piece)
+            purged.append(str(piece))
     return tuple(purged)
