@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 # How many times `create` is interrupted on each engine (after one uninterrupted create
 # measured how long a create takes there).
-INTERRUPTIONS = {"docker": 10, "podman": 8, "rootful podman": 6}
+INTERRUPTIONS = {"docker": 8, "podman": 6, "rootful podman": 5}
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +247,72 @@ def doctor_fix(faulty: Sandbox) -> None:
     again = create(faulty)
     assert again.returncode == 0, again.stderr
     report(label(faulty), "half-removed environment, doctor --fix", 1, 1)
+
+
+def restart_dockerd() -> None:
+    """Stop the Docker daemon and start it again (systemd's, or the one scripts/setup
+    started), as a host update or a crash would."""
+    if run(["systemctl", "is-active", "--quiet", "docker"], check=False).returncode == 0:
+        run(["systemctl", "restart", "docker"])
+    else:
+        pid = int(run(["pidof", "dockerd"]).stdout.split()[0])
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with Path("/var/log/dockerd.log").open("ab") as log:
+            subprocess.Popen(["dockerd"], stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while run(["docker", "info"], check=False).returncode != 0:
+        assert time.monotonic() < deadline, "dockerd did not come back"
+        time.sleep(0.5)
+
+
+def test_start_converges_after_the_engine_restarts_under_it(
+    faulty: Sandbox, sandbox: Sandbox, upstream: str
+) -> None:
+    """Docker's daemon restarted while `start` runs; on Podman (no daemon) the engine's
+    command dies instead: the compose process `start` runs is killed."""
+
+    def restore() -> None:  # what a daemon restart stopped, for the tests after this one
+        if faulty.engine == "docker":
+            faulty.engine_run("start", upstream, check=False)
+            sandbox.devagent("start", str(sandbox.project), check=False)
+
+    engine_restart(faulty, restore)
+
+
+def test_rootful_podman_start_converges_after_its_command_dies(rootful_faulty: Sandbox) -> None:
+    engine_restart(rootful_faulty, lambda: None)
+
+
+def engine_restart(faulty: Sandbox, restore: Callable[[], None]) -> None:
+    created = create(faulty)
+    assert created.returncode == 0, created.stderr
+    faulty.devagent("stop", str(faulty.project))
+    argv = faulty.devagent_argv("start", str(faulty.project))
+    starting = subprocess.Popen(
+        argv, env=faulty.process_env(), start_new_session=True, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        if faulty.engine == "docker":
+            time.sleep(1.0)
+            restart_dockerd()
+        else:
+            deadline = time.monotonic() + 30
+            while run(["pkill", "-KILL", "-f", "podman-compose .* start"],
+                      check=False).returncode != 0:  # fmt: skip
+                assert time.monotonic() < deadline and starting.poll() is None, "no compose"
+                time.sleep(0.05)
+        _, stderr = starting.communicate(timeout=300)
+        again = faulty.devagent("start", str(faulty.project), check=False)
+        assert again.returncode == 0, f"first start: {stderr}\nagain: {again.stderr}"
+        assert json.loads(faulty.devagent("verify", str(faulty.project), "--json").stdout)["ok"]
+        report(label(faulty), "engine restarted (docker) or its command killed during start",
+               1, 1)  # fmt: skip
+    finally:
+        restore()
+    destroyed = faulty.devagent("destroy", str(faulty.project), check=False)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert of_the_project(faulty) == {"containers": [], "networks": [], "images": []}

@@ -122,7 +122,9 @@ def _first(stderr: str) -> str:
 
 def managed_networks(engine: Engine, executor: Executor) -> list[str]:
     """Every network devagent made, of any project."""
-    return executor.run(engine.network_ls_argv({LABEL_MANAGED: "true"})).stdout.split()
+    argv = [*engine.network_ls_argv({LABEL_MANAGED: "true"}), "--format", "{{.Name}}"]
+    argv.remove("--quiet")
+    return executor.run(argv).stdout.split()
 
 
 def devagent_images(engine: Engine, executor: Executor) -> list[str]:
