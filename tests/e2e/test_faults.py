@@ -128,6 +128,16 @@ def test_rootful_podman_create_converges_after_a_step_fails(
     step_fails(rootful_faulty, fault)
 
 
+def test_create_converges_after_the_proxy_never_turns_healthy(faulty: Sandbox) -> None:
+    proxy_never_healthy(faulty)
+
+
+def test_rootful_podman_create_converges_after_the_proxy_never_turns_healthy(
+    rootful_faulty: Sandbox,
+) -> None:
+    proxy_never_healthy(rootful_faulty)
+
+
 def test_create_converges_after_ctrl_c_at_random_moments(
     faulty: Sandbox, record_property: Callable[[str, object], None]
 ) -> None:
@@ -178,9 +188,36 @@ def step_fails(faulty: Sandbox, fault: str) -> None:
     report(label(faulty), f"step {fault}", 1, 1)
 
 
-def interrupted_create(box: Sandbox, delay: float) -> int:
-    """`devagent create`, Ctrl-C'd after ``delay`` seconds as a terminal does it: SIGINT to
-    its whole process group. Returns its exit code."""
+def proxy_never_healthy(faulty: Sandbox) -> None:
+    """The proxy cannot read its CA key (its state damaged on the host): squid never
+    listens, so the proxy never turns healthy and the app never reaches it."""
+    created = create(faulty)
+    assert created.returncode == 0, created.stderr
+    key = faulty.root / "data" / "proxy-certs" / faulty.hash / "mitmproxy-ca.pem"
+    key.chmod(0)
+    try:
+        failed = create(faulty)
+    finally:
+        key.chmod(0o600)
+    assert failed.returncode == 1, failed.stderr
+    waits = ("starting the proxy, waiting until it is healthy", "waiting until the app reaches")
+    assert any(f"error: create failed while {step}" in failed.stderr for step in waits), (
+        failed.stderr
+    )
+    assert "left:" in failed.stderr and f"devagent create {faulty.project}" in failed.stderr
+    again = create(faulty)
+    assert again.returncode == 0, again.stderr
+    destroyed = faulty.devagent("destroy", str(faulty.project), check=False)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert of_the_project(faulty) == {"containers": [], "networks": [], "images": []}
+    state_is_whole(faulty)
+    report(label(faulty), "proxy never healthy", 1, 1)
+
+
+def interrupted_create(box: Sandbox, delay: float, signum: int = signal.SIGINT) -> int:
+    """`devagent create`, stopped after ``delay`` seconds as a terminal does it: SIGINT
+    (Ctrl-C) or SIGHUP (the terminal closed) to its whole process group. Returns its exit
+    code."""
     argv = box.devagent_argv("create", str(box.project), "--template", "faulty")
     process = subprocess.Popen(
         argv, env=box.process_env(), start_new_session=True, text=True,
@@ -189,7 +226,7 @@ def interrupted_create(box: Sandbox, delay: float) -> int:
     try:
         process.wait(timeout=delay)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signum)
     _, stderr = process.communicate(timeout=120)
     if process.returncode == 130:
         # Before its first step (still starting, checking the template) it changed nothing
@@ -210,7 +247,8 @@ def ctrl_c(faulty: Sandbox, runs: int, record_property: Callable[[str, object], 
     chance = random.Random(seed)
     injected = converged = 0
     for _ in range(runs):
-        code = interrupted_create(faulty, chance.uniform(0.2, duration * 0.9))
+        signum = chance.choice([signal.SIGINT, signal.SIGINT, signal.SIGHUP])
+        code = interrupted_create(faulty, chance.uniform(0.2, duration * 0.9), signum)
         assert code in (0, 130), f"create exited {code} (seed {seed})"
         injected += code == 130
         again = create(faulty)
@@ -219,7 +257,8 @@ def ctrl_c(faulty: Sandbox, runs: int, record_property: Callable[[str, object], 
     record_property("seed", seed)
     record_property("faults_injected", injected)
     record_property("runs_converged", converged)
-    report(label(faulty), f"Ctrl-C during create (seed {seed})", injected, converged)
+    what = f"Ctrl-C or a closed terminal during create (seed {seed})"
+    report(label(faulty), what, injected, converged)
     assert injected >= runs // 2, f"too few real faults (seed {seed})"
 
     destroyed = faulty.devagent("destroy", str(faulty.project), check=False)
@@ -232,6 +271,8 @@ def doctor_fix(faulty: Sandbox) -> None:
     created = create(faulty)
     assert created.returncode == 0, created.stderr
     # What a crash between two removals leaves: the proxy, the networks, the images.
+    # (Podman removes nothing that another container depends on: the netguard step first.)
+    faulty.engine_run("rm", "--force", f"devagent-{faulty.hash}-netguard")
     faulty.engine_run("rm", "--force", faulty.app)
     doctor = json.loads(faulty.devagent("doctor", "--json", check=False).stdout)
     ours = {(item["kind"], item["name"]) for item in doctor["leftovers"]

@@ -108,6 +108,28 @@ class RouteView:
         return ", ".join(f"{r.destination}/{r.mask} via {r.gateway}" for r in self.routes) or "none"
 
 
+def local_addresses(fib_trie: str) -> set[str]:
+    """The addresses of the container itself, from /proc/net/fib_trie's LOCAL entries."""
+    found: set[str] = set()
+    last = ""
+    for line in fib_trie.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "|--":
+            last = words[1]
+        elif words[:3] == ["/32", "host", "LOCAL"] and last:
+            found.add(last)
+    return found
+
+
+def beside(proxy_ip: str, taken: set[str]) -> str:
+    """The highest address of the proxy's subnet that is neither the proxy nor the app."""
+    subnet = ipaddress.ip_network(f"{proxy_ip}/{SUBNET_PREFIX}", strict=False)
+    for address in reversed(list(subnet.hosts())):
+        if str(address) != proxy_ip and str(address) not in taken:
+            return str(address)
+    return str(subnet.broadcast_address)
+
+
 def read_routes(runtime: Runtime, project: Project) -> RouteView:
     routes = runtime.exec(project.app_container, ["cat", "/proc/net/route"], timeout=30)
     hosts = runtime.exec(project.app_container, ["cat", "/etc/hosts"], timeout=30)
@@ -143,8 +165,10 @@ def run_checks(
         # An address beside the proxy that nothing holds. With the proxy's /32 as the only
         # route the kernel refuses at once ("Network is unreachable"); any broader route
         # gives "refused", "no route to host" (after ARP) or a timeout instead.
-        subnet = ipaddress.ip_network(f"{proxy_ip}/{SUBNET_PREFIX}", strict=False)
-        target = str(subnet.broadcast_address - 1)
+        # Never the app's own address: the engine may give it any address of the subnet,
+        # and a connection to itself is refused locally (a false alarm, not a way out).
+        own = local_addresses(runtime.exec(app, ["cat", "/proc/net/fib_trie"], timeout=30).stdout)
+        target = beside(proxy_ip, own)
         code, output = sh("timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{target}/80")
         checks.append(
             Check(

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from devagent.manager.selftest import hosts_address, only_route_is_to, parse_proc_routes
+from devagent.manager.selftest import (
+    beside,
+    hosts_address,
+    local_addresses,
+    only_route_is_to,
+    parse_proc_routes,
+)
 from tests.fakes import fixture
 
 
@@ -21,3 +27,12 @@ def test_default_route_is_not_isolated() -> None:
     routes = parse_proc_routes(table)
     assert [str(r.gateway) for r in routes] == ["172.19.0.1", "0.0.0.0"]
     assert not only_route_is_to(routes, "172.19.0.2")
+
+
+def test_the_address_beside_the_proxy_is_never_the_apps_own() -> None:
+    own = local_addresses(fixture("app_proc_net_fib_trie"))
+    assert own == {"10.213.87.46", "127.0.0.1"}
+    # The app holds the subnet's highest host address here: the next one down is tried.
+    assert beside("10.213.87.34", own) == "10.213.87.45"
+    assert beside("10.213.87.34", set()) == "10.213.87.46"
+    assert beside("10.213.87.46", {"10.213.87.45"}) == "10.213.87.44"
