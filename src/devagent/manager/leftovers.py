@@ -49,6 +49,17 @@ def _project_exists(paths: Paths, key: str, path: Path | None) -> bool:
     return path is not None and path.is_dir() and identify(path, must_exist=False).hash == key
 
 
+def _why_not_kept(paths: Paths, key: str, project_path: str | None) -> str | None:
+    """Why the containers of project ``key`` are leftovers (None: they are not)."""
+    if project_path is None:
+        return "no complete environment: a create or destroy stopped half-way"
+    if not _project_exists(paths, key, Path(project_path)):
+        return "its project folder is gone"
+    if not paths.proxy_certs_dir(key).is_dir():
+        return "its environment has no state left"
+    return None
+
+
 def find(context: Context) -> tuple[Leftover, ...]:
     runtime, paths = context.runtime, context.paths
     containers = runtime.ps({LABEL_MANAGED: "true"})
@@ -61,17 +72,11 @@ def find(context: Context) -> tuple[Leftover, ...]:
     broken: set[str] = set()  # projects whose containers are leftovers
     for container in sorted(containers, key=rank):
         key = _key_of(container)
-        where = Path(complete.get(key, "")) if key in complete else None
-        if key in complete and where is not None and _project_exists(paths, key, where):
-            if paths.proxy_certs_dir(key).is_dir():
-                continue
-            why = "its environment has no state left (purged while it ran?)"
-        elif key in complete:
-            why = "its project folder is gone"
-        else:
-            why = "no complete environment: a create or destroy stopped half-way"
+        why = _why_not_kept(paths, key, complete.get(key))
+        if why is None:
+            continue
         broken.add(key)
-        found.append(Leftover("container", container.name, str(where or key), why))
+        found.append(Leftover("container", container.name, complete.get(key) or key, why))
     healthy = set(complete) - broken
     for network in managed_networks(runtime.engine, runtime.executor):
         if _named_key(network) not in healthy:
@@ -100,13 +105,13 @@ def remove(context: Context, leftovers: tuple[Leftover, ...]) -> tuple[str, ...]
         for name in names:
             if remove_named(runtime.engine, runtime.executor, kind, name):
                 removed.append(f"{kind} {name}")
-    roots = {paths.data_dir.resolve()}
+    data = paths.data_dir.resolve()
     for item in leftovers:
-        if item.kind != "state":
-            continue
         piece = Path(item.name)
-        if piece.parent.resolve().parent not in roots and piece.parent.resolve() not in roots:
-            continue  # only what lies in devagent's own data directory
+        # Only what lies in devagent's own data directory (the piece itself, if a link,
+        # is removed as a link).
+        if item.kind != "state" or data not in piece.parent.resolve().parents:
+            continue
         remove_piece(piece)
         removed.append(f"state {piece}")
     return tuple(removed)
