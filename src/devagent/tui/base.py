@@ -16,6 +16,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
 
 from devagent.errors import DevagentError
 from devagent.manager.facts import ContainerFacts
@@ -43,6 +44,7 @@ class DevagentBase(App[None]):
         self.highlighted: Node | None = None
         self._signature: object = None
         self._want: str | None = None  # an environment to select once it appears
+        self._moving_to: Node | None = None  # where the cursor goes after a rebuild
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -112,27 +114,39 @@ class DevagentBase(App[None]):
         self, environments: tuple[Environment, ...], sessions: dict[str, tuple[Session, ...]]
     ) -> None:
         self.environments = {env.project_hash: env for env in environments}
+        # What the tree is made of; containers' status texts ("Up 5 seconds") change every
+        # second and are relabelled in place: rebuilding would move the cursor each time.
         signature = tuple(
-            (env.project_hash, env.state, env.template, env.app.status if env.app else "",
-             env.proxy.status if env.proxy else "", sessions.get(env.project_hash, ()))
+            (env.project_hash, env.state, env.template, env.app.state if env.app else "",
+             env.proxy.state if env.proxy else "", sessions.get(env.project_hash, ()))
             for env in environments
         )  # fmt: skip
+        tree = self.query_one(EnvironmentTree)
         if signature == self._signature:
+            tree.relabel(environments)
             return
         self._signature = signature
         keep = self.highlighted
         if self._want in self.environments:
             keep, self._want = Node("env", self._want), None
-        tree = self.query_one(EnvironmentTree)
         target = tree.show(environments, sessions, keep)
         if target is not None:
-            self.call_after_refresh(tree.move_cursor, target)
+            # Until the cursor is back on it, highlights from the rebuild are not choices.
+            self._moving_to = target.data
+            self.call_after_refresh(self._restore_cursor, tree, target)
         else:
             self.select(None)
         if self.selected in self.environments:
             self.load_details()
 
+    def _restore_cursor(self, tree: EnvironmentTree, target: TreeNode[Node]) -> None:
+        tree.move_cursor(target)
+        self._moving_to = None
+
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Node]) -> None:
+        moving_to = self._moving_to
+        if moving_to is not None and event.node.data != moving_to:
+            return
         self.highlighted = event.node.data
         if self.highlighted is not None and self.highlighted.project_hash != self.selected:
             self.select(self.highlighted.project_hash)

@@ -16,6 +16,7 @@ from devagent.manager.requestlog import Tail
 from devagent.manager.results import AllowlistResult, Environment
 from devagent.manager.tmux import Session
 from devagent.proxy.records import PRIVATE_ADDRESS, bounded
+from devagent.runtime.models import ContainerInfo
 
 STATE_MARK = {"running": "●", "stopped": "○", "partial": "◐", "missing": "·"}
 STATE_STYLE = {"running": "green", "stopped": "dim", "partial": "yellow", "missing": "dim"}
@@ -53,8 +54,9 @@ class EnvironmentTree(Tree[Node]):
             for role, container in (("app", env.app), ("proxy", env.proxy)):
                 if container is None:
                     continue
-                label = Text.assemble((role, "bold"), f"  {container.status or container.state}")
-                child = node.add(label, data=Node(role, env.project_hash))
+                child = node.add(
+                    container_label(role, container), data=Node(role, env.project_hash)
+                )
                 child.expand()
                 if keep == child.data:
                     target = child
@@ -69,6 +71,22 @@ class EnvironmentTree(Tree[Node]):
                     if keep == leaf.data:
                         target = leaf
         return target
+
+    def relabel(self, environments: tuple[Environment, ...]) -> None:
+        """Refresh the containers' status texts in place (the tree stays as it is)."""
+        found = {env.project_hash: env for env in environments}
+        for node in self.root.children:
+            for child in node.children:
+                if child.data is None or child.data.kind not in ("app", "proxy"):
+                    continue
+                env = found.get(child.data.project_hash)
+                container = getattr(env, child.data.kind, None) if env else None
+                if container is not None:
+                    child.set_label(container_label(child.data.kind, container))
+
+
+def container_label(role: str, container: ContainerInfo) -> Text:
+    return Text.assemble((role, "bold"), f"  {container.status or container.state}")
 
 
 def env_label(env: Environment) -> Text:
