@@ -96,6 +96,17 @@ def identify(path: Path | str, *, must_exist: bool = True) -> Project:
     return Project(path=absolute, hash=project_hash(absolute))
 
 
+# Names of what devagent makes on the engine: containers, networks, images (Podman prefixes
+# local images with "localhost/").
+_ENGINE_NAME = re.compile(r"^(?:localhost/)?devagent-([0-9a-f]{12})-[a-z]+(?::|$)")
+
+
+def hash_in_name(name: str) -> str | None:
+    """The project hash in the name of a container, network or image devagent made."""
+    match = _ENGINE_NAME.match(name)
+    return match.group(1) if match else None
+
+
 def looks_like_container_name(text: str) -> bool:
     return re.fullmatch(r"devagent-[0-9a-f]{12}-(app|proxy)", text) is not None
 

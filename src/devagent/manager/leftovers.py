@@ -17,13 +17,11 @@ from devagent.manager.context import Context
 from devagent.manager.results import group_environments
 from devagent.manager.state import pieces, remove_piece
 from devagent.paths import Paths
-from devagent.project import LABEL_MANAGED, LABEL_PROJECT_HASH, LABEL_SIDECAR_OF, identify
-from devagent.runtime.models import ContainerInfo
+from devagent.project import LABEL_MANAGED, hash_in_name, identify
 from devagent.runtime.removal import devagent_images, managed_networks, rank, remove_named
 
 Kind = Literal["container", "network", "image", "state"]
 _HASH = re.compile(r"^[0-9a-f]{12}$")
-_NAMED = re.compile(r"^(?:localhost/)?devagent-([0-9a-f]{12})-")
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ def recorded_path(paths: Paths, key: str) -> Path | None:
     return Path(text) if text else None
 
 
-def _project_exists(paths: Paths, key: str, path: Path | None) -> bool:
+def _project_exists(key: str, path: Path | None) -> bool:
     return path is not None and path.is_dir() and identify(path, must_exist=False).hash == key
 
 
@@ -53,7 +51,7 @@ def _why_not_kept(paths: Paths, key: str, project_path: str | None) -> str | Non
     """Why the containers of project ``key`` are leftovers (None: they are not)."""
     if project_path is None:
         return "no complete environment: a create or destroy stopped half-way"
-    if not _project_exists(paths, key, Path(project_path)):
+    if not _project_exists(key, Path(project_path)):
         return "its project folder is gone"
     if not paths.proxy_certs_dir(key).is_dir():
         return "its environment has no state left"
@@ -71,7 +69,7 @@ def find(context: Context) -> tuple[Leftover, ...]:
     found: list[Leftover] = []
     broken: set[str] = set()  # projects whose containers are leftovers
     for container in sorted(containers, key=rank):
-        key = _key_of(container)
+        key = container.project_hash
         why = _why_not_kept(paths, key, complete.get(key))
         if why is None:
             continue
@@ -79,15 +77,17 @@ def find(context: Context) -> tuple[Leftover, ...]:
         found.append(Leftover("container", container.name, complete.get(key) or key, why))
     healthy = set(complete) - broken
     for network in managed_networks(runtime.engine, runtime.executor):
-        if _named_key(network) not in healthy:
-            found.append(Leftover("network", network, _named_key(network), "of no environment"))
+        key = hash_in_name(network) or ""
+        if key not in healthy:
+            found.append(Leftover("network", network, key, "of no environment"))
     for image in devagent_images(runtime.engine, runtime.executor):
-        if _named_key(image) not in healthy:
-            found.append(Leftover("image", image, _named_key(image), "of no environment"))
-    used = {_key_of(c) for c in containers}
+        key = hash_in_name(image) or ""
+        if key not in healthy:
+            found.append(Leftover("image", image, key, "of no environment"))
+    used = {c.project_hash for c in containers}
     for key in sorted(_state_keys(paths) - used):
         path = recorded_path(paths, key)
-        if _project_exists(paths, key, path):
+        if _project_exists(key, path):
             continue  # kept by `destroy` for the next create
         why = "its project folder is gone" if path else "state of an unknown project"
         for piece in pieces(paths, key):
@@ -115,15 +115,6 @@ def remove(context: Context, leftovers: tuple[Leftover, ...]) -> tuple[str, ...]
         remove_piece(piece)
         removed.append(f"state {piece}")
     return tuple(removed)
-
-
-def _key_of(container: ContainerInfo) -> str:
-    return container.labels.get(LABEL_SIDECAR_OF) or container.labels.get(LABEL_PROJECT_HASH, "")
-
-
-def _named_key(name: str) -> str:
-    match = _NAMED.match(name)
-    return match.group(1) if match else ""
 
 
 def _state_keys(paths: Paths) -> set[str]:

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from devagent.manager.tmux import Session
 from devagent.project import (
-    LABEL_PROJECT_HASH,
     LABEL_PROJECT_PATH,
     LABEL_SIDECAR_OF,
     LABEL_SIDECAR_TYPE,
@@ -256,7 +255,7 @@ def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list
     paths: dict[str, str] = {}
     for container in containers:
         sidecar_of = container.labels.get(LABEL_SIDECAR_OF)
-        key = sidecar_of or container.labels.get(LABEL_PROJECT_HASH, "")
+        key = container.project_hash
         if not key:
             continue
         if sidecar_of is None:

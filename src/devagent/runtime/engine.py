@@ -81,7 +81,15 @@ class Engine:
         return self.kind.parse_network_subnets(stdout)
 
     def network_ls_argv(self, label_filters: Mapping[str, str]) -> list[str]:
-        argv = [self.binary, "network", "ls", "--quiet"]
+        """IDs of the networks with these labels."""
+        return self._network_ls(label_filters, "--quiet")
+
+    def network_names_argv(self, label_filters: Mapping[str, str]) -> list[str]:
+        """Names of the networks with these labels."""
+        return self._network_ls(label_filters, "--format", "{{.Name}}")
+
+    def _network_ls(self, label_filters: Mapping[str, str], *output: str) -> list[str]:
+        argv = [self.binary, "network", "ls", *output]
         for key, value in sorted(label_filters.items()):
             argv += ["--filter", f"label={key}={value}"]
         return argv

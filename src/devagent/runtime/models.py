@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from devagent.project import LABEL_PROJECT_HASH, LABEL_SIDECAR_OF
+
 if TYPE_CHECKING:
     from devagent.runtime.compose import Compose
 
@@ -42,6 +44,11 @@ class ContainerInfo:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def project_hash(self) -> str:
+        """The project it belongs to: a sidecar's by its label, the app's by its own."""
+        return self.labels.get(LABEL_SIDECAR_OF) or self.labels.get(LABEL_PROJECT_HASH, "")
 
 
 @dataclass(frozen=True)

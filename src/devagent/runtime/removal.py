@@ -5,7 +5,6 @@ still says something is in use, and never anything of another project."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from devagent.project import (
     LABEL_SIDECAR_OF,
     LABEL_SIDECAR_TYPE,
     Project,
+    hash_in_name,
 )
 from devagent.runtime.engine import Engine
 from devagent.runtime.executor import Executor
@@ -23,7 +23,6 @@ from devagent.runtime.models import ContainerInfo
 
 ATTEMPTS = 4
 PAUSE = 1.0  # seconds between attempts: what was "in use" is usually free by then
-_PROJECT_IMAGE = re.compile(r"^(?:localhost/)?devagent-[0-9a-f]{12}-[a-z]+:")
 
 
 def project_containers(engine: Engine, executor: Executor, key: str) -> list[ContainerInfo]:
@@ -122,15 +121,13 @@ def _first(stderr: str) -> str:
 
 def managed_networks(engine: Engine, executor: Executor) -> list[str]:
     """Every network devagent made, of any project."""
-    argv = [*engine.network_ls_argv({LABEL_MANAGED: "true"}), "--format", "{{.Name}}"]
-    argv.remove("--quiet")
-    return executor.run(argv).stdout.split()
+    return executor.run(engine.network_names_argv({LABEL_MANAGED: "true"})).stdout.split()
 
 
 def devagent_images(engine: Engine, executor: Executor) -> list[str]:
     """Every image named for a devagent project (``devagent-<hash>-<service>``)."""
     listed = executor.run(engine.images_argv([])).stdout.split()
-    return sorted({name for name in listed if _PROJECT_IMAGE.match(name)})
+    return sorted({name for name in listed if hash_in_name(name)})
 
 
 def remove_named(engine: Engine, executor: Executor, kind: str, name: str) -> bool:
