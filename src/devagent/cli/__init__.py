@@ -14,10 +14,13 @@ import click
 
 from devagent import __version__
 from devagent.cli.context import AppContext
-from devagent.runtime.engine import ENGINES
 
 if TYPE_CHECKING:
     from devagent.runtime.executor import Executor
+
+# "auto" and the names in runtime.engine.ENGINES (a test holds them equal): importing the
+# runtime here would slow every `--help` and every shell completion.
+ENGINE_CHOICES = ("auto", "docker", "podman")
 
 _COMMANDS = {
     "create": "devagent.cli.create:create",
@@ -90,7 +93,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 @click.option(
     "--runtime",
-    type=click.Choice(["auto", *ENGINES]),
+    type=click.Choice(ENGINE_CHOICES),
     default=None,
     help="Container engine to use (default: from config, else auto).",
 )

@@ -269,3 +269,10 @@ def test_config_runtime_is_read_quickly_and_an_invalid_one_still_reported(
     assert "config.yaml: runtime: Input should be 'auto', 'docker' or 'podman'" in (
         capsys.readouterr().err
     )
+
+
+def test_the_engine_choices_are_the_registrys() -> None:
+    from devagent.cli import ENGINE_CHOICES
+    from devagent.runtime.engine import ENGINES
+
+    assert ("auto", *ENGINES) == ENGINE_CHOICES
