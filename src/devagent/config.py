@@ -100,6 +100,25 @@ def _entry_from_mapping(value: Any) -> Any:
 AllowlistEntry = Annotated[str, BeforeValidator(_entry_from_mapping), AfterValidator(_check_entry)]
 
 
+def _check_branch_pattern(pattern: str) -> str:
+    if not pattern or pattern.startswith(("/", "refs/")) or any(c.isspace() for c in pattern):
+        raise ValueError(
+            f"{pattern!r} is not a branch pattern like 'agent/*' (a branch name, no refs/heads/)"
+        )
+    return pattern
+
+
+BranchPattern = Annotated[str, AfterValidator(_check_branch_pattern)]
+
+
+class ProjectSettings(BaseModel):
+    """What one project changes of the defaults (``projects:`` in config, by folder)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    push_branches: list[BranchPattern] | None = None
+
+
 class Config(BaseModel):
     """The contents of ``config.yaml``; every key is optional."""
 
@@ -117,10 +136,28 @@ class Config(BaseModel):
     extra_ca_certificates: list[Path] = Field(default_factory=list)
     # Refuse pull-request merges through the proxy (the agent may push, a person merges).
     block_github_merges: bool = False
-    # Where GitHub answers: github.com's, or a GitHub Enterprise Server's host names.
+    # Where GitHub answers: github.com's, or a GitHub Enterprise Server's host names. The
+    # GitHub credential is put on the wire there, and pushes and API writes are read.
     github_hosts: list[AllowlistEntry] = Field(
         default_factory=lambda: ["github.com", "api.github.com"]
     )
+    # Where the Claude credential is put on the wire.
+    anthropic_hosts: list[AllowlistEntry] = Field(default_factory=lambda: ["api.anthropic.com"])
+    # The branches the agent's pushes may create or move (patterns of branch names).
+    push_branches: list[BranchPattern] = Field(default_factory=lambda: ["agent/*"])
+    # Settings of one project, by its folder.
+    projects: dict[str, ProjectSettings] = Field(default_factory=dict)
+
+    def project_settings(self, folder: Path) -> ProjectSettings:
+        """The settings given for this project's folder (paths compared resolved)."""
+        for key, settings in self.projects.items():
+            if Path(key).expanduser().resolve() == folder.resolve():
+                return settings
+        return ProjectSettings()
+
+    def branches_for(self, folder: Path) -> tuple[str, ...]:
+        own = self.project_settings(folder).push_branches
+        return tuple(own if own is not None else self.push_branches)
 
 
 def load_yaml_model(path: Path, model: type[M]) -> M:

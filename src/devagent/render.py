@@ -212,7 +212,9 @@ def _log_row(record: dict[str, Any]) -> tuple[Text, ...]:
         host = f"{host}:{port}"
     status = record.get("status")
     duration = record.get("duration_ms")
-    why = record.get("reason", "") if decision == "blocked" else (record.get("error") or "")
+    why = str(record.get("reason", "") if decision == "blocked" else (record.get("error") or ""))
+    if record.get("credential"):
+        why = f"{why} (credential: {record['credential']})".lstrip()
     return (
         inert(str(record.get("time", "")).replace("T", " ").rstrip("Z")),
         DECISIONS.get(decision, inert(decision)),

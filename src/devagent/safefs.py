@@ -83,10 +83,11 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.close(fd)
 
 
-def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def replace_file(path: Path, data: bytes, *, mode: int = 0o644, owner: int | None = None) -> None:
     """Give ``path`` the content ``data`` atomically: readers see the old file or the new
     one, never half of it, also when devagent is killed half-way (devagent's one writer of
-    whole files; the temporary name is never followed if something put a link there)."""
+    whole files; the temporary name is never followed if something put a link there).
+    ``owner`` (a uid, also used as gid) owns the new file from before it takes the name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
@@ -96,6 +97,8 @@ def replace_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         try:
             os.write(fd, data)
             os.fchmod(fd, mode)
+            if owner is not None:
+                os.fchown(fd, owner, owner)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -28,13 +28,18 @@ def _since(text: str | None) -> datetime.datetime | None:
 @click.option("-f", "--follow", "following", is_flag=True, help="Keep printing new requests.")
 @click.option("--blocked", is_flag=True, help="Only refused requests.")
 @click.option("--since", metavar="DURATION", help="Only the last DURATION (30s, 10m, 2h, 1d).")
+@click.option(
+    "--credential",
+    metavar="NAME",
+    help="Only the requests the proxy put this credential on (claude, github).",
+)
 @click.pass_context
 def logs(
     ctx: click.Context, app: AppContext, project: Project, following: bool, blocked: bool,
-    since: str | None,
+    since: str | None, credential: str | None,
 ) -> LogsResult | None:  # fmt: skip
     """Show the proxy's request log of a project (default: the current directory)."""
-    keep = LogFilter(blocked_only=blocked, since=_since(since))
+    keep = LogFilter(blocked_only=blocked, since=_since(since), credential=credential)
     if not following:
         return app.manager.logs(project, keep)
     as_json = bool(ctx.params.get("as_json"))

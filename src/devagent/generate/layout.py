@@ -17,7 +17,6 @@ PROXY_SYSTEM_ID = 13
 
 # In the app.
 APP_HOSTNAME = "devagent"
-SECRETS_IN_APP = "/run/secrets/devagent"
 PROXY_CA_IN_APP = "/etc/devagent/proxy-ca.crt"
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 EXTRA_CA_IN_IMAGE = "/usr/local/share/ca-certificates/devagent-extra.crt"
@@ -32,12 +31,13 @@ ERRORS_IN_PROXY = "/opt/devagent/errors"
 RUNTIME_IN_PROXY = "/tmp/devagent"  # noqa: S108 - the proxy container's private tmpfs
 POLICY_IN_PROXY = "/etc/devagent/policy"
 UPSTREAM_CA_IN_PROXY = "/opt/devagent/upstream-ca.pem"
+# The credentials' values: only the proxy has them (read-only).
+CREDENTIALS_IN_PROXY = "/run/devagent/credentials"
 
 # In .devcontainer/ (relative names).
 # The allowlist, apart from the filter so that `devagent allow` changes it in place.
 ALLOWLIST_FILE = "policy/allowlist.json"
 EXTRA_CA_FILE = "extra-ca-certificates.pem"
 PROXY_CA_FILE = "devagent-proxy-ca.crt"
-CREDENTIALS_SCRIPT = "devagent-credentials.sh"
 HOSTS = "hosts"
 RESOLV_CONF = "resolv.conf"

@@ -18,6 +18,35 @@ if TYPE_CHECKING:
     from devagent.templates import Template
 
 
+# What the app holds instead of each kind of credential: the shape of the real thing, so
+# that the tools take it for a credential and send it; the proxy swaps it on its hosts.
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "anthropic-oauth": {
+        "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-devagent-placeholder-" + "0" * 64 + "-AA"
+    },
+    "anthropic-key": {"ANTHROPIC_API_KEY": "sk-ant-api03-devagent-placeholder-" + "0" * 64},
+    "github": {
+        "GH_TOKEN": "ghp_devagentPlaceholder000000000000000",
+        "GH_ENTERPRISE_TOKEN": "ghp_devagentPlaceholder000000000000000",
+    },
+}
+
+
+@dataclass(frozen=True)
+class CredentialBinding:
+    """A credential the proxy puts on the wire: its name (its file's), its kind (which
+    headers, which placeholder) and the hosts it is added on (allowlist entries)."""
+
+    name: str
+    kind: str
+    hosts: tuple[str, ...]
+
+    @property
+    def family(self) -> str:
+        """What the proxy needs to know: anthropic or github."""
+        return self.kind.split("-", 1)[0]
+
+
 @dataclass(frozen=True)
 class EnvironmentOptions:
     """Inputs of ComposeGenerator and DevcontainerGenerator; generation is a pure function."""
@@ -38,10 +67,14 @@ class EnvironmentOptions:
     # Names under the project's .git mounted read-only into the app (see devagent.manager.gitguard).
     git_metadata: tuple[str, ...] = ()
     extra_ca_certificates: bytes = b""
-    # Host names on which pull-request merges are refused (empty: merges are not guarded).
-    merge_guarded_hosts: tuple[str, ...] = ()
-    # Credential files to mount read-only into the app: (name, host path of devagent's copy).
-    secrets: tuple[tuple[str, Path], ...] = ()
+    # GitHub's hosts, where pushes and API writes are read (empty: GitHub is not guarded).
+    github_guarded_hosts: tuple[str, ...] = ()
+    # The branches pushes may create or move (patterns of names under refs/heads/).
+    push_branches: tuple[str, ...] = ("agent/*",)
+    # The credentials the proxy puts on the wire, and the directory of their values (on the
+    # host; mounted read-only into the proxy alone).
+    credentials: tuple[CredentialBinding, ...] = ()
+    secrets_dir: Path | None = None
 
     @property
     def remote_user(self) -> str:
@@ -63,6 +96,17 @@ class EnvironmentOptions:
         from devagent.config import Config
 
         return Config().proxy_resources
+
+    @property
+    def credential_environment(self) -> dict[str, str]:
+        """The placeholders the app's processes find in their environment."""
+        return {k: v for c in self.credentials for k, v in PLACEHOLDERS[c.kind].items()}
+
+    @property
+    def rules_hosts(self) -> tuple[str, ...]:
+        """The hosts mitmproxy inspects: credentials' and guarded GitHub's."""
+        hosts = [h for c in self.credentials for h in c.hosts]
+        return tuple(dict.fromkeys([*hosts, *self.github_guarded_hosts]))
 
     @property
     def proxy_url(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from devagent.generate.layout import (
     ALLOWLIST_FILE,
     CERTS_IN_PROXY,
+    CREDENTIALS_IN_PROXY,
     ERRORS_IN_PROXY,
     EXTRA_CA_FILE,
     FILTER_IN_PROXY,
@@ -31,7 +32,7 @@ from devagent.proxy.squid_config import SquidSettings
 
 
 def policy(options: EnvironmentOptions) -> dict[str, Any]:
-    rules_hosts = list(options.merge_guarded_hosts)
+    rules_hosts = list(options.rules_hosts)
     policy: dict[str, Any] = {
         "allowlist_path": f"{POLICY_IN_PROXY}/{ALLOWLIST_FILE.rsplit('/', 1)[-1]}",
         "log_dir": LOGS_IN_PROXY,
@@ -44,6 +45,15 @@ def policy(options: EnvironmentOptions) -> dict[str, Any]:
         "never_networks": list(NEVER_NETWORKS),
         "private_networks": list(PRIVATE_NETWORKS),
     }
+    if options.github_guarded_hosts:
+        policy["github_hosts"] = list(options.github_guarded_hosts)
+        policy["push_branches"] = list(options.push_branches)
+    if options.credentials:
+        # Names, kinds and hosts only: the values are files mounted into the proxy.
+        policy["credentials_dir"] = CREDENTIALS_IN_PROXY
+        policy["credentials"] = [
+            {"name": c.name, "kind": c.family, "hosts": list(c.hosts)} for c in options.credentials
+        ]
     if rules_hosts:
         argv = mitm_command(upstream_ca=bool(options.extra_ca_certificates))
         policy["mitm"] = {"argv": argv, "port": RULES_PORT}
@@ -61,7 +71,7 @@ def squid_settings(options: EnvironmentOptions) -> SquidSettings:
         runtime_dir=RUNTIME_IN_PROXY,
         error_dir=ERRORS_IN_PROXY,
         upstream_ca_file=UPSTREAM_CA_IN_PROXY if options.extra_ca_certificates else None,
-        rules_port=RULES_PORT if options.merge_guarded_hosts else None,
+        rules_port=RULES_PORT if options.rules_hosts else None,
     )
 
 

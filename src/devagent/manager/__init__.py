@@ -162,7 +162,7 @@ class Manager:
     def git_warnings(self, project: Project) -> tuple[str, ...]:
         return state.git_warnings(self.context, project)
 
-    def prepare_secrets(self, project: Project) -> tuple[tuple[str, Path], ...]:
+    def prepare_secrets(self, project: Project) -> tuple[tuple[str, str], ...]:
         return state.prepare_secrets(self.context, project)
 
     def credential_warnings(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from devagent.errors import (
     Interrupted,
     ProjectError,
 )
-from devagent.manager import gitguard, isolation, state
+from devagent.manager import credentials, gitguard, isolation, state
 from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
 from devagent.manager.context import Context
 from devagent.manager.environments import engine_warnings, status
@@ -52,7 +52,7 @@ class PreparedState:
     allowlist: tuple[str, ...]  # in force, after the project's own entries were saved
     proxy_ca_cert: bytes
     proxy_user: str
-    secrets: tuple[tuple[str, Path], ...]
+    secrets: tuple[tuple[str, str], ...]  # (name, kind) of each credential held
 
 
 def prepare_state(
@@ -93,17 +93,24 @@ def options_for(
         internal_subnet=_internal_subnet(context, project),
         rootless=runtime.engine.kind.maps_user_ids and runtime.facts.rootless,
         extra_ca_certificates=_extra_ca_certificates(context),
-        merge_guarded_hosts=_merge_guarded_hosts(context, template),
-        secrets=prepared.secrets,
+        github_guarded_hosts=_github_guarded_hosts(context, template, prepared),
+        push_branches=config.branches_for(project.path),
+        credentials=credentials.bindings(config, prepared.secrets),
+        secrets_dir=paths.secrets_dir(project.hash),
     )
 
 
-def _merge_guarded_hosts(context: Context, template: Template) -> tuple[str, ...]:
+def _github_guarded_hosts(
+    context: Context, template: Template, prepared: PreparedState
+) -> tuple[str, ...]:
+    """GitHub's hosts when the proxy holds a GitHub credential (the agent pushes with it)
+    or merges are to be refused anyway; else none (GitHub goes through squid alone)."""
     config = context.config
     block = template.manifest.block_github_merges
     if block is None:
         block = config.block_github_merges
-    return merge_allowlists(config.github_hosts) if block else ()
+    held = any(name == "github" for name, _kind in prepared.secrets)
+    return merge_allowlists(config.github_hosts) if block or held else ()
 
 
 def _internal_subnet(context: Context, project: Project) -> ipaddress.IPv4Network:

@@ -1,9 +1,10 @@
-"""The agent's credentials: files named in config, copied where only the app reads them.
+"""The agent's credentials: files named in config, held where only the proxy reads them.
 
-The copies live in devagent's data directory (a 0700 directory per project) and are
-mounted read-only into the app; a login shell there exports them
-(``devcontainer.CREDENTIALS_PROFILE``). Their values never enter a generated file, an image
-or a container's environment.
+devagent copies each into its data directory (a 0700 directory per project, the files
+0600, owned by the proxy's user), which is mounted read-only into the proxy alone. The app
+gets placeholders of the same shape (``generate.options.PLACEHOLDERS``) and the proxy puts
+the real values on the wire, on the hosts each is bound to (``devagent.proxy.credentials``).
+The values never enter a generated file, an image, a container's environment or a log.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devagent import safefs
+from devagent.generate.layout import PROXY_SYSTEM_ID
+from devagent.generate.options import CredentialBinding
 
 if TYPE_CHECKING:
-    from devagent.config import Credentials
+    from devagent.config import Config, Credentials
 
 
 def configured(settings: Credentials) -> list[tuple[str, Path]]:
@@ -27,26 +30,53 @@ def configured(settings: Credentials) -> list[tuple[str, Path]]:
     ]
 
 
-def prepare(directory: Path, settings: Credentials) -> tuple[tuple[str, Path], ...]:
-    """Copy each configured credential file into ``directory``; returns (name, copy).
+def kind_of(name: str, value: bytes) -> str:
+    """Which headers and placeholder a credential takes: by its name, and its shape."""
+    if name == "github":
+        return "github"
+    return "anthropic-oauth" if value.startswith(b"sk-ant-oat") else "anthropic-key"
 
-    Rewritten in place, not replaced, so that a running container's mount sees a new
-    token. A missing file is left out (``warnings`` says so).
+
+def prepare(directory: Path, settings: Credentials) -> tuple[tuple[str, str], ...]:
+    """Copy each configured credential file into ``directory``; returns (name, kind).
+
+    Replaced atomically (the directory is mounted), so that a running proxy reads a new
+    token at once and never half of one. Readable by the
+    proxy's user only (when devagent runs as root, the proxy's system id owns them). A
+    missing or empty file is left out (``warnings`` says so), and a copy of a credential no
+    longer configured is removed.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)  # other host users: nothing to see here
+    owner = PROXY_SYSTEM_ID if os.geteuid() == 0 else None
+    fd = safefs.open_directory(directory)
+    try:
+        os.fchmod(fd, 0o700)  # other host users: nothing to see here
+        if owner is not None:
+            os.fchown(fd, owner, owner)
+    finally:
+        os.close(fd)
     prepared = []
     for name, source in configured(settings):
         try:
             value = Path(source).expanduser().read_bytes().strip()
         except OSError:
             continue
+        if not value:
+            continue
         target = directory / name
-        # In place (keeps the inode that is mounted), never through a link; the container
-        # user reads it, whatever its uid.
-        safefs.write_file(target, value + b"\n", mode=0o644)
-        prepared.append((name, target))
+        safefs.replace_file(target, value + b"\n", mode=0o600, owner=owner)
+        prepared.append((name, kind_of(name, value)))
+    for stale in {"claude", "github"} - {name for name, _ in prepared}:
+        (directory / stale).unlink(missing_ok=True)
     return tuple(prepared)
+
+
+def bindings(
+    config: Config, prepared: tuple[tuple[str, str], ...]
+) -> tuple[CredentialBinding, ...]:
+    """Each prepared credential with the hosts it is put on the wire for."""
+    hosts = {"claude": tuple(config.anthropic_hosts), "github": tuple(config.github_hosts)}
+    return tuple(CredentialBinding(name, kind, hosts[name]) for name, kind in prepared)
 
 
 def warnings(settings: Credentials) -> tuple[str, ...]:

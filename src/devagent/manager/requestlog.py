@@ -47,9 +47,12 @@ def record_time(record: dict[str, Any]) -> datetime.datetime | None:
 class LogFilter:
     blocked_only: bool = False
     since: datetime.datetime | None = None
+    credential: str | None = None  # only the requests the proxy put this credential on
 
     def __call__(self, record: dict[str, Any]) -> bool:
         if self.blocked_only and record.get("decision") != "blocked":
+            return False
+        if self.credential is not None and record.get("credential") != self.credential:
             return False
         if self.since is not None:
             when = record_time(record)

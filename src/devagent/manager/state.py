@@ -56,7 +56,7 @@ def proxy_user(context: Context, project: Project) -> str:
     return f"{PROXY_SYSTEM_ID}:{PROXY_SYSTEM_ID}"
 
 
-def prepare_secrets(context: Context, project: Project) -> tuple[tuple[str, Path], ...]:
+def prepare_secrets(context: Context, project: Project) -> tuple[tuple[str, str], ...]:
     return credentials.prepare(context.paths.secrets_dir(project.hash), context.config.credentials)
 
 

@@ -1,18 +1,18 @@
-"""The mitmproxy addon for the hosts whose rules read bodies (today: the merge guard).
+"""The mitmproxy addon for the hosts whose rules read requests (credentials, GitHub).
 
 squid (see ``devagent.proxy.squid_config``) hands these hosts' tunnels, untouched, to a
 mitmproxy on loopback that runs this addon (``filter.py mitm``). It decides every request
 inside the tunnel again with the same ``decide`` as squid's helper: the tunnel's CONNECT
 target, the URL (absolute-form and HTTP/2 ``:authority`` included), the ``Host`` header and
 the SNI must agree; the address the name resolves to is checked like squid checks it; raw
-TCP is never relayed (``rawtcp`` off). Any error while deciding blocks. Bodies are streamed,
-except GraphQL bodies on guarded hosts, which are read to look for merges.
+TCP is never relayed (``rawtcp`` off). Any error while deciding blocks. What the allowlist
+lets through then meets the rules (``devagent.proxy.rules``): credentials put on the wire,
+pushes and GitHub API writes read. Bodies are streamed, but for the few the rules read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 from mitmproxy import http
 from mitmproxy.proxy import server_hooks
 
-from devagent.proxy.allowlist import Allowlist, AllowlistFile, InvalidHost, normalize_host
+from devagent.proxy.allowlist import Allowlist, AllowlistFile, normalize_host
 from devagent.proxy.decision import (
     NEVER,
     NEVER_NETWORKS,
@@ -35,33 +35,7 @@ from devagent.proxy.decision import (
 )
 from devagent.proxy.helper import blocked_message
 from devagent.proxy.records import BLOCKED, ERROR, RULES_LOG, RequestLog, record
-
-# GitHub's REST merge endpoint (also under a GitHub Enterprise Server's /api/v3) and the
-# GraphQL mutations that merge, or arrange a merge of, a pull request.
-_REST_MERGE = re.compile(r"^(/api/v3)?/repos/[^/]+/[^/]+/pulls/[0-9]+/merge/?$")
-_GRAPHQL = re.compile(r"^(/api)?/graphql/?$")
-MERGE_MUTATIONS = ("mergePullRequest", "enablePullRequestAutoMerge")
-MERGE_REFUSED = "pull-request merge refused"
-MERGE_REFUSED_BODY = (
-    b"devagent: merging pull requests is disabled in this sandbox; a person merges.\n"
-    b"Do not retry this request or look for another way to merge. Tell the user that the "
-    b"pull request is ready for them to review and merge.\n"
-)
-
-
-def merge_request_kind(method: str, path: str) -> str | None:
-    """'merge' for the REST merge call, 'graphql' for a GraphQL call to read, else None."""
-    path = path.split("?", 1)[0]
-    if method == "PUT" and _REST_MERGE.match(path):
-        return "merge"
-    if method == "POST" and _GRAPHQL.match(path):
-        return "graphql"
-    return None
-
-
-def merges_in(graphql_body: bytes) -> bool:
-    """Whether a GraphQL request body asks for a merge (any mention counts: fail closed)."""
-    return any(name.encode() in graphql_body for name in MERGE_MUTATIONS)
+from devagent.proxy.rules import CREDENTIAL, Rules
 
 
 def blocked_body(decision: Decision, port: int, allow_command: str) -> bytes:
@@ -78,7 +52,7 @@ class _ByteCounter:
 
 
 class Filter:
-    """mitmproxy addon: the same decisions as squid's helper, the merge guard, logging."""
+    """mitmproxy addon: the same decisions as squid's helper, then the rules; logging."""
 
     def __init__(
         self,
@@ -86,7 +60,7 @@ class Filter:
         log: RequestLog,
         *,
         allow_command: str = "devagent allow {host}",
-        merge_guarded: Allowlist | None = None,
+        rules: Rules | None = None,
         own_addresses: frozenset[str] = frozenset(),
         never: Networks = NEVER,
         private: Networks = PRIVATE,
@@ -94,7 +68,7 @@ class Filter:
         self._allowlist = allowlist
         self.log = log
         self.allow_command = allow_command
-        self.merge_guarded = merge_guarded
+        self.rules = rules
         self.own_addresses = own_addresses
         self.never, self.private = never, private
         # Each client connection's CONNECT target: every request inside must name it.
@@ -116,27 +90,12 @@ class Filter:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         self._guard(flow, self._check_request)
-        if flow.response is None and self._merge_guarded(flow):
-            try:
-                kind = merge_request_kind(flow.request.method, flow.request.path)
-            except Exception:
-                kind = "merge"
-            if kind == "merge":
-                self._refuse_merge(flow)
-            elif kind == "graphql":
-                # Read this body whole (GraphQL requests are small) to look for a merge.
-                flow.request.stream = False
-                flow.metadata["devagent.graphql"] = True
+        if flow.response is None and self.rules is not None:
+            self._apply(flow, self.rules.request_headers)
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.metadata.get("devagent.graphql") and flow.response is None:
-            try:
-                body = flow.request.get_content(strict=False) or b""
-                refuse = merges_in(body)
-            except Exception:  # Undecodable: fail closed.
-                refuse = True
-            if refuse:
-                self._refuse_merge(flow)
+        if flow.response is None and self.rules is not None:
+            self._apply(flow, self.rules.request_body)
 
     async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Refuse a server whose name resolves where the sandbox must not go."""
@@ -164,31 +123,29 @@ class Filter:
         if refusal:
             data.server.error = f"devagent: {refusal}"
 
-    def _merge_guarded(self, flow: http.HTTPFlow) -> bool:
-        if self.merge_guarded is None:
-            return False
+    def _apply(self, flow: http.HTTPFlow, rule: Callable[[http.HTTPFlow], None]) -> None:
         try:
-            host = normalize_host(flow.request.host)
-        except InvalidHost:
-            return True
-        return self.merge_guarded.allows(host, flow.request.port)
-
-    def _refuse_merge(self, flow: http.HTTPFlow) -> None:
-        flow.metadata["devagent.blocked"] = True
-        flow.metadata["devagent.reason"] = MERGE_REFUSED
-        flow.response = http.Response.make(
-            403,
-            MERGE_REFUSED_BODY,
-            {"Content-Type": "text/plain; charset=utf-8", "X-Devagent-Blocked": MERGE_REFUSED},
-        )
+            rule(flow)
+        except Exception as exc:  # Fail closed: a rule that fails refuses the request.
+            reason = f"internal error in the rules: {type(exc).__name__}"
+            flow.metadata["devagent.blocked"] = True
+            flow.metadata["devagent.reason"] = reason
+            flow.response = http.Response.make(
+                403, f"devagent: {reason}\n".encode(), {"X-Devagent-Blocked": reason}
+            )
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None:
-            counter = _ByteCounter()
-            flow.metadata["devagent.bytes"] = counter
-            flow.response.stream = counter
+        if flow.response is None:
+            return
+        if self.rules is not None and self.rules.reads_response(flow):
+            return  # buffered: the rules may answer in its place
+        counter = _ByteCounter()
+        flow.metadata["devagent.bytes"] = counter
+        flow.response.stream = counter
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if self.rules is not None:
+            self.rules.response(flow)
         if flow.request.method != "CONNECT" or flow.metadata.get("devagent.blocked"):
             self._record(flow, error=None)
 
@@ -255,6 +212,7 @@ class Filter:
                 error=error,
                 mode="rules",
                 sni=flow.client_conn.sni or "",
+                credential=flow.metadata.get(CREDENTIAL, ""),
             ),
             name=RULES_LOG,
         )
@@ -271,13 +229,12 @@ def _response_bytes(flow: http.HTTPFlow) -> int:
 def load_policy(policy: dict[str, Any]) -> Filter:
     """Build the addon from the policy baked into ``filter.py``."""
     log_dir = policy.get("log_dir")
-    hosts = policy.get("rules_hosts")
     own = Path(policy["runtime_dir"], "own-addresses") if policy.get("runtime_dir") else None
     return Filter(
         AllowlistFile(Path(policy["allowlist_path"])),
         RequestLog(Path(log_dir) if log_dir else None),
         allow_command=policy.get("allow_command", "devagent allow {host}"),
-        merge_guarded=Allowlist.parse(hosts) if hosts else None,
+        rules=Rules.from_policy(policy),
         own_addresses=frozenset(own.read_text().split()) if own and own.exists() else frozenset(),
         never=networks(policy.get("never_networks", NEVER_NETWORKS)),
         private=networks(policy.get("private_networks", PRIVATE_NETWORKS)),

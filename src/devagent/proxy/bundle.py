@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from devagent.proxy.squid_config import SquidSettings, error_pages, squid_conf
 
 LIB_DIR = "proxy-lib"
 ERRORS_DIR = "proxy-errors"
-# The modules the proxy runs (standard library only, but for addon and server: mitmproxy).
+# The modules the proxy runs (standard library only, but for those mitmproxy loads: addon,
+# server, rules and what they import).
 MODULES = (
     "__init__.py", "allowlist.py", "decision.py", "records.py", "helper.py", "logd.py",
-    "program.py", "addon.py", "server.py",
+    "program.py", "addon.py", "server.py", "rules.py", "credentials.py", "gitpush.py",
+    "github.py",
 )  # fmt: skip
+# The libraries the rules use, copied from this installation as Python source only (their
+# compiled speed-ups are optional, and the proxy's Python may differ from this one):
+# dulwich's pkt-line reader with what it imports, and graphql-core whole.
+VENDORED: dict[str, tuple[str, ...] | None] = {
+    "dulwich": (
+        "__init__.py", "_typing.py", "errors.py", "file.py", "object_format.py", "objects.py",
+        "protocol.py",
+    ),
+    "graphql": None,  # every module
+}  # fmt: skip
 _PACKAGE_INIT = '"""devagent\'s proxy modules, as copied into the proxy image."""\n'
 
 
@@ -60,6 +73,17 @@ def proxy_files(policy: dict[str, Any], settings: SquidSettings, lib_dir: str) -
     }
     for name in MODULES:
         files[f"{LIB_DIR}/devagent/proxy/{name}"] = package.joinpath(name).read_bytes()
+    if policy.get("mitm"):
+        for library, names in VENDORED.items():
+            for relative, content in _library_sources(library, names):
+                files[f"{LIB_DIR}/{library}/{relative}"] = content
     for name, text in error_pages().items():
         files[f"{ERRORS_DIR}/{name}"] = text.encode()
     return files
+
+
+def _library_sources(library: str, names: tuple[str, ...] | None) -> list[tuple[str, bytes]]:
+    """(path inside the package, bytes) of a library's Python source files, sorted."""
+    root = Path(str(resources.files(library)))
+    paths = [root / name for name in names] if names else sorted(root.rglob("*.py"))
+    return [(path.relative_to(root).as_posix(), path.read_bytes()) for path in paths]

@@ -91,6 +91,9 @@ def decide(
     if not allowlist.allows(host, target_port, tunnel=tunnel):
         return Decision(False, "not in allowlist", host)
     private = allowlist.may_be_private(host, target_port, tunnel=tunnel)
+    if not tunnel and rules is not None and rules.allows(host, target_port):
+        # Credentials and the GitHub policies are applied inside TLS only.
+        return Decision(False, "plain HTTP to a host with rules: use HTTPS", host)
     if not tunnel:
         mode = HTTP
     elif rules is not None and rules.allows(host, target_port, tunnel=True):

@@ -34,7 +34,7 @@ PROBE_HOST = "devagent-verify.invalid"
 PRIVATE_ADDRESS = "the name resolves to a private address (allow the host with 'private')"
 FIELDS = (
     "time", "decision", "reason", "method", "scheme", "host", "port", "path", "status",
-    "bytes", "duration_ms", "error", "mode", "sni",
+    "bytes", "duration_ms", "error", "mode", "sni", "credential",
 )  # fmt: skip
 PATH_CAP = 2048
 TEXT_CAP = 256
@@ -62,6 +62,7 @@ def record(
     error: str | None = None,
     mode: str = "",
     sni: str = "",
+    credential: str = "",
     when: float | None = None,
 ) -> dict[str, Any]:
     """One line of the request log (the same keys for every kind of decision)."""
@@ -82,6 +83,8 @@ def record(
         "error": None if error is None else bounded(error),
         "mode": bounded(mode, 16),
         "sni": bounded(sni),
+        # The name of the credential the proxy put on this request (never its value).
+        "credential": bounded(credential, 32),
     }
 
 

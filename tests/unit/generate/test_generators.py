@@ -18,7 +18,7 @@ import yaml
 
 from devagent.generate.compose import ComposeGenerator
 from devagent.generate.devcontainer import DevcontainerGenerator
-from devagent.generate.options import EnvironmentOptions
+from devagent.generate.options import CredentialBinding, EnvironmentOptions
 from devagent.proxy.ca import ensure_ca
 from tests.local_proxy import lay_out, run_generated_proxy
 
@@ -101,7 +101,7 @@ def test_proxy_dockerfile_pins_mitmproxy_and_adds_extra_cas(options: Environment
     assert "tls_outgoing_options cafile=/opt/devagent/upstream-ca.pem" in (
         extra["squid.conf"].decode()
     )
-    guarded = replace(options, extra_ca_certificates=b"PEM\n", merge_guarded_hosts=("a.test",))
+    guarded = replace(options, extra_ca_certificates=b"PEM\n", github_guarded_hosts=("a.test",))
     policy = ComposeGenerator().policy(guarded)
     assert "ssl_verify_upstream_trusted_ca=/opt/devagent/upstream-ca.pem" in policy["mitm"]["argv"]
 
@@ -196,17 +196,38 @@ def test_extra_cas_are_trusted_from_the_first_build_step(options: EnvironmentOpt
     assert first_from < copy < first_run  # before the template's own downloads
 
 
-def test_credentials_are_mounted_read_only_and_exported_by_login_shells(
+def test_credentials_reach_the_proxy_alone_and_the_app_holds_placeholders(
     options: EnvironmentOptions, tmp_path: Path
 ) -> None:
-    secret = tmp_path / "secrets" / "claude"
-    compose = _compose(replace(options, secrets=(("claude", secret),)))
-    assert f"{secret}:/run/secrets/devagent/claude:ro" in compose["services"]["app"]["volumes"]
-    assert "ANTHROPIC_API_KEY" not in compose["services"]["app"]["environment"]
-    files = DevcontainerGenerator().generate(options).files
-    assert "/etc/profile.d/devagent-credentials.sh" in files["Dockerfile"].decode()
-    profile = files["devagent-credentials.sh"].decode()
-    assert "CLAUDE_CODE_OAUTH_TOKEN" in profile and "/run/secrets/devagent/claude" in profile
+    secrets = tmp_path / "secrets"
+    held = replace(
+        options,
+        secrets_dir=secrets,
+        credentials=(
+            CredentialBinding("claude", "anthropic-oauth", ("api.anthropic.com",)),
+            CredentialBinding("github", "github", ("github.com", "api.github.com")),
+        ),
+    )
+    compose = _compose(held)
+    app, proxy_service = compose["services"]["app"], compose["services"]["proxy"]
+    assert f"{secrets}:/run/devagent/credentials:ro" in proxy_service["volumes"]
+    assert not any(str(secrets) in volume for volume in app["volumes"])
+    environment = app["environment"]
+    assert environment["CLAUDE_CODE_OAUTH_TOKEN"].startswith("sk-ant-oat01-devagent-placeholder")
+    assert environment["GH_TOKEN"].startswith("ghp_devagent")
+    assert "ANTHROPIC_API_KEY" not in environment
+    policy = ComposeGenerator().policy(held)
+    assert policy["credentials"] == [
+        {"name": "claude", "kind": "anthropic", "hosts": ["api.anthropic.com"]},
+        {"name": "github", "kind": "github", "hosts": ["github.com", "api.github.com"]},
+    ]
+    assert policy["rules_hosts"] == ["api.anthropic.com", "github.com", "api.github.com"]
+    files = ComposeGenerator().generate(held).files
+    assert "proxy-lib/dulwich/protocol.py" in files and "proxy-lib/graphql/__init__.py" in files
+    assert "proxy-lib/dulwich/protocol.py" not in ComposeGenerator().generate(options).files
+    app_files = DevcontainerGenerator().generate(held).files
+    assert not any("credentials" in name for name in app_files)
+    assert "profile.d" not in app_files["Dockerfile"].decode()
 
 
 def test_generated_proxy_is_squid_asking_devagent(

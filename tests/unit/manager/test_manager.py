@@ -322,24 +322,38 @@ def test_start_fails_at_once_when_the_netguard_step_fails(paths: Paths, tmp_path
     assert not fake.called("docker", "exec")  # never probed as if it were usable
 
 
-def test_github_merge_guard_follows_config_unless_the_template_decides(
+def test_github_guard_follows_config_or_a_github_credential_unless_the_template_decides(
     paths: Paths, tmp_path: Path
 ) -> None:
+    from devagent.config import Credentials
     from devagent.templates import Manifest, get
 
     basic = get("basic", paths)
     project = identify(tmp_path)
     guarded = _manager(docker_fake(), paths, Config(block_github_merges=True))
-    assert guarded.options_for(project, basic, []).merge_guarded_hosts == (
+    assert guarded.options_for(project, basic, []).github_guarded_hosts == (
         "api.github.com", "github.com",
     )  # fmt: skip
-    assert _manager(docker_fake(), paths).options_for(project, basic, []).merge_guarded_hosts == ()
+    plain = _manager(docker_fake(), paths).options_for(project, basic, [])
+    assert plain.github_guarded_hosts == () and plain.credentials == ()
     opted_out = replace(basic, manifest=Manifest(block_github_merges=False))
-    assert guarded.options_for(project, opted_out, []).merge_guarded_hosts == ()
+    assert guarded.options_for(project, opted_out, []).github_guarded_hosts == ()
     ghes = _manager(
         docker_fake(), paths, Config(block_github_merges=True, github_hosts=["git.corp.test"])
     )
-    assert ghes.options_for(project, basic, []).merge_guarded_hosts == ("git.corp.test",)
+    assert ghes.options_for(project, basic, []).github_guarded_hosts == ("git.corp.test",)
+    token = tmp_path / "gh-token"
+    token.write_text("ghp_x\n")
+    holding = Config(
+        credentials=Credentials(github=token),
+        projects={str(tmp_path): {"push_branches": ["bot/*"]}},  # type: ignore[dict-item]
+    )
+    held = _manager(docker_fake(), paths, holding).options_for(project, basic, [])
+    assert held.github_guarded_hosts == ("api.github.com", "github.com")
+    assert [(c.name, c.kind, c.hosts) for c in held.credentials] == [
+        ("github", "github", ("github.com", "api.github.com"))
+    ]
+    assert held.push_branches == ("bot/*",)
 
 
 def _created(paths: Paths, tmp_path: Path, config: Config | None = None) -> tuple[Manager, Project]:
@@ -394,16 +408,18 @@ def test_credentials_are_copied_privately_and_a_missing_one_is_a_warning(
     config = Config(credentials=Credentials(claude=token, github=tmp_path / "missing"))
     manager = _manager(docker_fake(), paths, config)
     project = identify(tmp_path)
-    ((name, copy),) = manager.prepare_secrets(project)
-    assert name == "claude" and copy.read_text() == "sk-ant-oat01-x\n"
-    assert copy.parent.stat().st_mode & 0o777 == 0o700
-    inode = copy.stat().st_ino
-    token.write_text("sk-ant-oat01-rotated\n")
-    manager.prepare_secrets(project)
-    assert copy.read_text() == "sk-ant-oat01-rotated\n" and copy.stat().st_ino == inode  # in place
+    assert manager.prepare_secrets(project) == (("claude", "anthropic-oauth"),)
+    copy = paths.secrets_dir(project.hash) / "claude"
+    assert copy.read_text() == "sk-ant-oat01-x\n"
+    assert copy.parent.stat().st_mode & 0o777 == 0o700 and copy.stat().st_mode & 0o777 == 0o600
+    token.write_text("sk-ant-api03-rotated\n")
+    assert manager.prepare_secrets(project) == (("claude", "anthropic-key"),)
+    assert copy.read_text() == "sk-ant-api03-rotated\n"
     (warning,) = manager.credential_warnings()
     assert "credentials.github" in warning and "does not exist" in warning
     assert "log in" in _manager(docker_fake(), paths).credential_warnings()[0]
+    token.unlink()
+    assert manager.prepare_secrets(project) == () and not copy.exists()  # no stale copy
 
 
 def test_a_failed_create_names_its_step_what_is_left_and_what_to_run(

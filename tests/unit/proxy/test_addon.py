@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 from mitmproxy.test import taddons, tflow, tutils
 
-from devagent.proxy.addon import Filter, merge_request_kind
+from devagent.proxy.addon import Filter
 from devagent.proxy.allowlist import Allowlist
+from devagent.proxy.credentials import Binding, Keyring
 from devagent.proxy.decision import decide
 from devagent.proxy.records import RequestLog
+from devagent.proxy.rules import Rules
 
 ALLOW = Allowlist.parse(["allowed.test", "*.wild.test"])
 
@@ -188,27 +190,11 @@ def test_the_server_address_is_checked(
         assert refused in data.server.error
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "kind"),
-    [
-        ("PUT", "/repos/o/r/pulls/7/merge", "merge"),
-        ("PUT", "/api/v3/repos/o/r/pulls/7/merge?x=1", "merge"),  # GitHub Enterprise Server
-        ("GET", "/repos/o/r/pulls/7/merge", None),  # asking whether it is merged is fine
-        ("PUT", "/repos/o/r/pulls/7/reviews/1", None),
-        ("POST", "/graphql", "graphql"),
-        ("POST", "/api/graphql", "graphql"),
-        ("GET", "/graphql", None),
-    ],
-)
-def test_merge_request_kind(method: str, path: str, kind: str | None) -> None:
-    assert merge_request_kind(method, path) == kind
-
-
-def _guarded(tmp_path: Path) -> Filter:
+def _ruled(tmp_path: Path, keyring: Keyring | None = None) -> Filter:
     return Filter(
         Allowlist.parse(["api.github.test", "allowed.test"]),
         RequestLog(tmp_path),
-        merge_guarded=Allowlist.parse(["api.github.test"]),
+        rules=Rules(keyring or Keyring(()), Allowlist.parse(["api.github.test"])),
     )
 
 
@@ -219,19 +205,19 @@ def _request(method: str, url: str, body: bytes = b""):  # type: ignore[no-untyp
     return flow
 
 
-def test_rest_merge_is_refused_on_guarded_hosts_only(tmp_path: Path) -> None:
-    addon = _guarded(tmp_path)
+def test_rest_merge_is_refused_on_github_hosts_only(tmp_path: Path) -> None:
+    addon = _ruled(tmp_path)
     with taddons.context(addon):
-        merge = _request("PUT", "http://api.github.test/repos/o/r/pulls/1/merge")
+        merge = _request("PUT", "https://api.github.test/repos/o/r/pulls/1/merge")
         addon.requestheaders(merge)
         assert merge.response is not None and merge.response.status_code == 403
         assert "Do not retry" in merge.response.get_text()
-        elsewhere = _request("PUT", "http://allowed.test/repos/o/r/pulls/1/merge")
+        elsewhere = _request("PUT", "https://allowed.test/repos/o/r/pulls/1/merge")
         addon.requestheaders(elsewhere)
         assert elsewhere.response is None  # not a GitHub host: an ordinary request
-        push = _request("PUT", "http://api.github.test/repos/o/r/contents/README.md")
-        addon.requestheaders(push)
-        assert push.response is None
+        comment = _request("POST", "https://api.github.test/repos/o/r/issues/1/comments")
+        addon.requestheaders(comment)
+        assert comment.response is None and comment.request.stream is True
 
 
 @pytest.mark.parametrize(
@@ -245,23 +231,64 @@ def test_rest_merge_is_refused_on_guarded_hosts_only(tmp_path: Path) -> None:
         (b'{"query": "query { viewer { login } }"}', False),
     ],
 )
-def test_graphql_merge_mutations_are_refused(tmp_path: Path, body: bytes, refused: bool) -> None:
-    addon = _guarded(tmp_path)
+def test_graphql_bodies_are_read_and_merges_refused(
+    tmp_path: Path, body: bytes, refused: bool
+) -> None:
+    addon = _ruled(tmp_path)
     with taddons.context(addon):
-        flow = _request("POST", "http://api.github.test/graphql", body)
+        flow = _request("POST", "https://api.github.test/graphql", body)
         addon.requestheaders(flow)
         assert flow.response is None and flow.request.stream is False  # the body is read
         addon.request(flow)
     assert (flow.response is not None) is refused
     if refused:
-        assert flow.response is not None and flow.response.headers["X-Devagent-Blocked"] == (
-            "pull-request merge refused"
-        )
+        assert flow.response is not None and flow.response.status_code == 403
+        assert "mutation" in flow.response.headers["X-Devagent-Blocked"]
 
 
-def test_merges_are_not_guarded_unless_asked(addon: Filter) -> None:
+def test_bodies_are_streamed_off_github_hosts(addon: Filter) -> None:
     with taddons.context(addon):
-        flow = _request("POST", "http://allowed.test/graphql", b"mergePullRequest")
+        flow = _request("POST", "https://allowed.test/graphql", b"mergePullRequest")
         addon.requestheaders(flow)
         addon.request(flow)
         assert flow.response is None and flow.request.stream is True
+
+
+def _keyring(tmp_path: Path, value: str) -> Keyring:
+    (tmp_path / "github").write_text(value + "\n")
+    return Keyring(
+        (Binding("github", "github", Allowlist.parse(["api.github.test"]), tmp_path / "github"),)
+    )
+
+
+def test_the_credential_is_put_on_the_wire_on_its_hosts_and_logged_by_name(
+    tmp_path: Path,
+) -> None:
+    addon = _ruled(tmp_path, _keyring(tmp_path, "ghp_real_value_123"))
+    with taddons.context(addon):
+        flow = _request("GET", "https://api.github.test/user")
+        flow.request.headers["Authorization"] = "token ghp_placeholder"
+        addon.requestheaders(flow)
+        assert flow.request.headers["Authorization"] == "Bearer ghp_real_value_123"
+        flow.response = tutils.tresp()
+        addon.response(flow)
+        other = _request("GET", "https://allowed.test/user")
+        other.request.headers["Authorization"] = "token ghp_placeholder"
+        addon.requestheaders(other)
+        assert other.request.headers["Authorization"] == "token ghp_placeholder"
+    record = json.loads((tmp_path / "rules.jsonl").read_text().splitlines()[0])
+    assert record["credential"] == "github"
+    assert "ghp_real_value_123" not in (tmp_path / "rules.jsonl").read_text()
+
+
+def test_a_request_carrying_the_real_value_is_refused(tmp_path: Path) -> None:
+    addon = _ruled(tmp_path, _keyring(tmp_path, "ghp_real_value_123"))
+    with taddons.context(addon):
+        flow = _request("GET", "https://allowed.test/?leak=ghp_real_value_123")
+        addon.requestheaders(flow)
+        assert flow.response is not None and flow.response.status_code == 403
+        addon.response(flow)
+    logged = (tmp_path / "rules.jsonl").read_text()
+    record = json.loads(logged)
+    assert record["decision"] == "blocked" and "real value" in record["reason"]
+    assert record["credential"] == "github" and "ghp_real_value_123" not in logged

@@ -70,3 +70,11 @@ def test_address_policy(address: str, private_ok: bool, refused: str) -> None:
 
 def test_the_proxys_own_address_is_refused_even_when_private_is_allowed() -> None:
     assert "own" in address_refusal("172.20.0.5", private_ok=True, own=frozenset({"172.20.0.5"}))
+
+
+def test_plain_http_to_a_host_with_rules_is_refused() -> None:
+    """Credentials and the GitHub policies act inside TLS: plain HTTP would go around them."""
+    rules = Allowlist.parse(["allowed.test"])
+    plain = _decide("allowed.test", tunnel=False, target_port=80, rules=rules)
+    assert not plain.allowed and "use HTTPS" in plain.reason  # type: ignore[attr-defined]
+    assert _decide("allowed.test", tunnel=False, target_port=80).allowed  # type: ignore[attr-defined]

@@ -39,7 +39,8 @@ def test_rules_hosts_go_to_mitmproxy_on_loopback(options: EnvironmentOptions) ->
     assert "cache_peer" not in squid_conf(SETTINGS)
     conf = squid_conf(replace(SETTINGS, rules_port=8081))
     assert "cache_peer 127.0.0.1 parent 8081" in conf and "never_direct allow mode_rules" in conf
-    guarded = replace(options, merge_guarded_hosts=("api.github.com",))
+    guarded = replace(options, github_guarded_hosts=("api.github.com",))
     policy = ComposeGenerator().policy(guarded)
     assert policy["rules_hosts"] == ["api.github.com"] and "--listen-host" in policy["mitm"]["argv"]
+    assert policy["github_hosts"] == ["api.github.com"] and policy["push_branches"] == ["agent/*"]
     assert "mitm" not in ComposeGenerator().policy(options)
