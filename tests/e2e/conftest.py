@@ -26,7 +26,11 @@ from tests.e2e.pki import make_pki
 
 HERE = Path(__file__).parent
 UPSTREAM_IMAGE = "devagent-e2e-upstream:latest"
-UPSTREAM_NAMES = ["allowed.test", "api.allowed.test", "blocked.test", "other.test", "pinned.test"]
+UPSTREAM_NAMES = [
+    "allowed.test", "api.allowed.test", "blocked.test", "other.test", "pinned.test",
+    # Stand-ins for the Anthropic API and GitHub's git host (see upstream/server.py).
+    "anthropic.allowed.test", "git.allowed.test",
+]  # fmt: skip
 ENGINES = os.environ.get("DEVAGENT_E2E_ENGINES", "docker").split(",")
 # Podman runs rootless, as most Podman users run it: as this user (made by setup-podman).
 ROOTLESS_USER = os.environ.get("DEVAGENT_ROOTLESS_USER", "devagent-e2e")
@@ -215,6 +219,7 @@ def upstream(engine: str, pki: Path) -> Iterator[str]:
     # Its own network is internal: the upstream answers the proxies and reaches nothing.
     host.run([engine, "network", "create", "--internal", name])
     host.run([engine, "run", "-d", "--name", name, "--network", name,
+              "-e", f"DEVAGENT_E2E_GITHUB_TOKEN={FAKE_GITHUB_TOKEN}",
               "-v", f"{pki.parent}:/certs:ro", UPSTREAM_IMAGE])  # fmt: skip
     yield name
     host.run([engine, "rm", "-f", name], check=False)
@@ -222,8 +227,9 @@ def upstream(engine: str, pki: Path) -> Iterator[str]:
     shutil.rmtree(context, ignore_errors=True)
 
 
-# A Claude credential of the right shape, to follow from the config file into the agent's shell.
+# Credentials of the right shape, held by the proxy; the stand-ins expect exactly these.
 FAKE_CLAUDE_TOKEN = "sk-ant-oat01-devagent-e2e-not-a-real-token"
+FAKE_GITHUB_TOKEN = "ghp_devagentE2eNotARealToken000000000001"
 
 
 def host_extra_cas() -> list[Path]:
@@ -236,9 +242,14 @@ def write_config(root: Path, *extra_cas: Path, more: str = "") -> Path:
     config = root / "config"
     config.mkdir(exist_ok=True)
     (root / "claude-token").write_text(FAKE_CLAUDE_TOKEN + "\n")
+    (root / "github-token").write_text(FAKE_GITHUB_TOKEN + "\n")
     cas = ", ".join(str(p) for p in (*extra_cas, *host_extra_cas()))
     (config / "config.yaml").write_text(
-        f"extra_ca_certificates: [{cas}]\ncredentials:\n  claude: {root / 'claude-token'}\n" + more
+        f"extra_ca_certificates: [{cas}]\ncredentials:\n  claude: {root / 'claude-token'}\n"
+        f"  github: {root / 'github-token'}\n"
+        # The stand-ins hold the credentials' places.
+        "anthropic_hosts: [anthropic.allowed.test]\n"
+        "github_hosts: [api.allowed.test, git.allowed.test]\n" + more
     )
     return config
 
@@ -249,15 +260,15 @@ def make_sandbox(
     project = root / name
     project.mkdir(parents=True)
     (project / "README.md").write_text("sample project\n")
-    # api.allowed.test stands in for api.github.com (as a GitHub Enterprise host would).
-    write_config(root, pki, more="block_github_merges: true\ngithub_hosts: [api.allowed.test]\n")
+    # api.allowed.test and git.allowed.test stand in for GitHub (as an Enterprise Server).
+    write_config(root, pki)
     host = Host(engine, rootful)
     if host.user is None:
         project.chmod(0o777)  # docker as root: the container user (uid 1000) writes here
     # Only what this call made: other sandboxes under the same root are live, and their
     # devagent (running as the engine's user) creates and removes files there meanwhile.
     host.give(root, recursive=False)
-    for made in (project, root / "config", root / "claude-token"):
+    for made in (project, root / "config", root / "claude-token", root / "github-token"):
         host.give(made)
     return Sandbox(engine, root, project, rootful=rootful)
 

@@ -228,7 +228,8 @@ ATTEMPTS = [
     # --- pull-request merges, refused on the (stand-in) GitHub host -----------------
     Attempt("merge-a-pull-request-over-rest",
             f"{CURL} -X PUT https://api.allowed.test/repos/o/r/pulls/1/merge", DENIED,
-            f"{CURL} -X PUT https://api.allowed.test/repos/o/r/contents/notes.md", OK),
+            f"{CURL} -d '{{\"body\": \"ready\"}}'"
+            " https://api.allowed.test/repos/o/r/issues/1/comments", OK),
     Attempt("merge-a-pull-request-over-graphql",
             f"{CURL} -d '{{\"query\": \"mutation {{ mergePullRequest(input: {{}}) {{ x }} }}\"}}'"
             " https://api.allowed.test/graphql", DENIED,

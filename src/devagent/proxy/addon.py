@@ -92,9 +92,18 @@ class Filter:
         self._guard(flow, self._check_request)
         if flow.response is None and self.rules is not None:
             self._apply(flow, self.rules.request_headers)
+        if flow.response is not None and _has_body(flow.request):
+            # Answering before the body is read leaves the client waiting to send it
+            # (mitmproxy 11): read it (nothing goes upstream), then answer.
+            flow.metadata[_DEFERRED] = flow.response
+            flow.response = None
+            flow.request.stream = False
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None and self.rules is not None:
+        deferred = flow.metadata.pop(_DEFERRED, None)
+        if deferred is not None:
+            flow.response = deferred
+        elif flow.response is None and self.rules is not None:
             self._apply(flow, self.rules.request_body)
 
     async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
@@ -216,6 +225,14 @@ class Filter:
             ),
             name=RULES_LOG,
         )
+
+
+_DEFERRED = "devagent.deferred-response"
+
+
+def _has_body(request: http.Request) -> bool:
+    length = request.headers.get("content-length", "0").strip()
+    return "transfer-encoding" in request.headers or (length not in ("", "0"))
 
 
 def _response_bytes(flow: http.HTTPFlow) -> int:

@@ -41,6 +41,7 @@ def test_decide(target: str, host_header: str, sni: str | None, allowed: bool, r
 def _flow(url: str, *, host_header: str | None = None):  # type: ignore[no-untyped-def]
     flow = tflow.tflow(req=tutils.treq())
     flow.request.url = url
+    flow.request.content = b""  # no body: a refusal is answered at the headers
     flow.client_conn.timestamp_tls_setup = None  # a plain-HTTP client connection
     flow.client_conn.sni = None
     if host_header is not None:
@@ -122,6 +123,7 @@ def test_an_error_while_deciding_blocks(tmp_path: Path) -> None:
 def test_intercepted_tls_request_must_match_its_sni(addon: Filter) -> None:
     with taddons.context(addon):
         flow = tflow.tflow(req=tutils.treq(host="allowed.test", port=443))
+        flow.request.content = b""
         flow.request.scheme = "https"
         flow.request.headers["Host"] = "allowed.test"
         flow.client_conn.sni = "blocked.test"
@@ -146,6 +148,7 @@ def test_a_request_inside_a_tunnel_must_name_the_tunnels_host(addon: Filter) -> 
         # Even an agent that sends the other host's SNI and Host: the tunnel is allowed.test's.
         connect.client_conn.sni = "a.wild.test"
         inner = tflow.tflow(client_conn=connect.client_conn, req=tutils.treq())
+        inner.request.content = b""
         inner.request.url = "https://a.wild.test/"
         inner.request.headers["Host"] = "a.wild.test"
         addon.requestheaders(inner)
@@ -153,6 +156,7 @@ def test_a_request_inside_a_tunnel_must_name_the_tunnels_host(addon: Filter) -> 
         assert "CONNECT host" in inner.response.headers["X-Devagent-Blocked"]
         connect.client_conn.sni = "allowed.test"
         same = tflow.tflow(client_conn=connect.client_conn, req=tutils.treq())
+        same.request.content = b""
         same.request.url = "https://allowed.test/"
         same.request.headers["Host"] = "allowed.test"
         addon.requestheaders(same)
@@ -292,3 +296,14 @@ def test_a_request_carrying_the_real_value_is_refused(tmp_path: Path) -> None:
     record = json.loads(logged)
     assert record["decision"] == "blocked" and "real value" in record["reason"]
     assert record["credential"] == "github" and "ghp_real_value_123" not in logged
+
+
+def test_a_refusal_of_a_request_with_a_body_waits_for_the_body(addon: Filter) -> None:
+    """Answering at the headers left the client hanging with its body unsent (mitmproxy 11):
+    the body is read (and sent nowhere), then the refusal answers."""
+    with taddons.context(addon):
+        flow = _request("POST", "http://blocked.test/upload", b"{}")
+        addon.requestheaders(flow)
+        assert flow.response is None and flow.request.stream is False
+        addon.request(flow)
+        assert flow.response is not None and flow.response.status_code == 403
