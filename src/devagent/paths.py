@@ -51,7 +51,7 @@ class Paths:
         return self.data_dir / "allowlists" / f"{project_hash}.json"
 
     def secrets_dir(self, project_hash: str) -> Path:
-        """Copies of the credential files, mounted read-only into the app."""
+        """Copies of the credential files, mounted read-only into the proxy alone."""
         return self.data_dir / "secrets" / project_hash
 
     def generated_record_file(self, project_hash: str) -> Path:

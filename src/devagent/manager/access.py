@@ -18,7 +18,7 @@ def exec_argv(
 ) -> list[str]:
     """The engine command that runs ``command`` as the agent, in the workspace.
 
-    ``login`` runs it through a login shell, which exports the credentials.
+    ``login`` runs it through a login shell (the user's profile: PATH and the like).
     """
     require_running(context, project)
     try:

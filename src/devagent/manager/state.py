@@ -1,5 +1,5 @@
 """A project's state in devagent's own directories (never in the workspace): the Claude
-config, the proxy's CA and request log, the credentials handed to the app, and the records
+config, the proxy's CA and request log, the credentials the proxy holds, and the records
 of what devagent generated and of the project's git metadata."""
 
 from __future__ import annotations

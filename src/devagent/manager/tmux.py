@@ -42,7 +42,7 @@ def parse_sessions(stdout: str) -> tuple[Session, ...]:
 
 
 def new_command(name: str) -> list[str]:
-    """A detached session with a login shell (credentials exported) in the workspace."""
+    """A detached session with a login shell in the workspace."""
     return ["tmux", "new-session", "-d", "-s", name, *LOGIN_SHELL]
 
 
@@ -57,7 +57,7 @@ def kill_command(name: str) -> list[str]:
 def claude_command(args: Sequence[str] = ()) -> list[str]:
     """Attach to the Claude session, starting Claude Code with ``args`` if it is not there."""
     start = shlex.join(["claude", *args])
-    # A login shell in the session, so that the credentials are exported for Claude.
+    # A login shell in the session, so that the profile (PATH and the like) is read.
     return ["tmux", "new-session", "-A", "-s", CLAUDE_SESSION, f"bash -lc {shlex.quote(start)}"]
 
 
