@@ -169,6 +169,13 @@ REFUSED_API = [
     '-X POST https://api.allowed.test/repos/o/r/pulls/1/reviews -d \'{"event": "APPROVE"}\'',
     '-X PATCH https://api.allowed.test/repos/o/r -d \'{"default_branch": "agent/x"}\'',
     "-X POST https://api.allowed.test/repos/o/r/rulesets -d '{}'",
+    "-X POST https://api.allowed.test/repos/o/r/merge-upstream -d '{}'",
+    "-X PUT https://api.allowed.test/repos/o/r/pulls/1/update-branch",
+    "-X PUT https://api.allowed.test/repos/o/r/pulls/1/reviews/2/dismissals -d '{}'",
+    "-X POST https://api.allowed.test/repos/o/r/pulls/1/reviews/2/events -d "
+    '\'{"event": "APPROVE"}\'',
+    "-X POST https://api.allowed.test/repos/o/r/git/refs -d '{}'",
+    "-X DELETE https://api.allowed.test/repos/o/r/contents/a.txt",
 ]
 GRAPHQL = [
     '{"query": "mutation { mergePullRequest(input: {}) { clientMutationId } }"}',

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from devagent.proxy.addon import Filter
@@ -307,3 +308,26 @@ def test_a_refusal_of_a_request_with_a_body_waits_for_the_body(addon: Filter) ->
         assert flow.response is None and flow.request.stream is False
         addon.request(flow)
         assert flow.response is not None and flow.response.status_code == 403
+
+
+def test_streamed_replies_on_a_credentials_host_pass_unbuffered(tmp_path: Path) -> None:
+    (tmp_path / "claude").write_text("sk-ant-oat01-real\n")
+    hosts = Allowlist.parse(["api.anthropic.test"])
+    keyring = Keyring((Binding("claude", "anthropic", hosts, tmp_path / "claude"),))
+    addon = Filter(
+        Allowlist.parse(["api.anthropic.test"]), RequestLog(tmp_path), rules=Rules(keyring)
+    )
+    with taddons.context(addon):
+        flow = _request("POST", "https://api.anthropic.test/v1/messages")
+        addon.requestheaders(flow)
+        assert flow.request.headers["authorization"] == "Bearer sk-ant-oat01-real"
+        flow.response = tutils.tresp(headers=http.Headers(content_type="text/event-stream"))
+        addon.responseheaders(flow)
+        assert callable(flow.response.stream)  # chunks go on as they come
+        scope = _request("GET", "https://api.anthropic.test/api/oauth/profile")
+        addon.requestheaders(scope)
+        scope.response = tutils.tresp(status_code=403)
+        addon.responseheaders(scope)
+        assert scope.response.stream is False  # read whole: answered with an empty 200
+        addon.response(scope)
+        assert scope.response.status_code == 200 and scope.response.content == b"{}"
