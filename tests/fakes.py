@@ -71,6 +71,7 @@ def docker_fake() -> FakeExecutor:
     return (
         FakeExecutor()
         .on(["docker", "version"], "20.10.24+dfsg1\n")
+        .on(["docker", "inspect"], "[]")  # nothing of that name (the netguard step: not yet)
         .on(
             ["docker", "compose"], returncode=1, stderr="docker: 'compose' is not a docker command."
         )

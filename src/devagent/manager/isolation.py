@@ -46,16 +46,32 @@ def wait_until_isolated(context: Context, project: Project, *, timeout: float = 
     runtime = context.runtime
     deadline = time.monotonic() + timeout
     while True:
+        # Read before the routes: once the step is over, routes that still lead elsewhere
+        # will not go away by waiting (a route put back, a step that failed).
+        over = _step_over(context, project)
         view = read_routes(runtime, project)
         if view.isolated:
             return
-        if time.monotonic() > deadline:
+        if over or time.monotonic() > deadline:
             raise IsolationError(
                 f"the app of {project.path} still has routes beyond its proxy: {view.describe()}",
                 hint=f"see `{runtime.engine.binary} logs "
                 f"{project.netguard_container}`; the environment is not safe to use",
             )
         time.sleep(0.2)
+
+
+def _step_over(context: Context, project: Project) -> bool:
+    """Whether the netguard step has run to its end (whatever its exit code)."""
+    try:
+        found = context.runtime.inspect([project.netguard_container])
+    except EngineError:
+        return False
+    state = found[0].get("State", {}) if found else {}
+    return isinstance(state, dict) and str(state.get("Status", "")).lower() in (
+        "exited",
+        "stopped",
+    )
 
 
 def wait_for_proxy(context: Context, project: Project, *, timeout: float = 30.0) -> None:

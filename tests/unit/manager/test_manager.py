@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -252,6 +253,23 @@ def test_an_app_with_routes_beyond_the_proxy_is_never_reported_ready(
     fake = docker_fake().on(["docker", "exec", "*", "cat", "/proc/net/route"], default_route)
     with pytest.raises(IsolationError, match=r"still has routes beyond its proxy: 0\.0\.0\.0/"):
         _manager(fake, paths).wait_until_isolated(project, timeout=0.1)
+
+
+def test_routes_beyond_the_proxy_after_the_netguard_step_ended_fail_at_once(
+    paths: Paths, tmp_path: Path
+) -> None:
+    """A route put back once the step is over (or a step that failed) is no reason to wait."""
+    project = _project_with_files(tmp_path, paths)
+    leaky = "eth0\t00000000\t41FAD50A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    fake = (
+        docker_fake()
+        .on(["docker", "exec", "*", "cat", "/proc/net/route"], "Iface\tDestination\n" + leaky)
+        .on(["docker", "inspect", project.netguard_container], '[{"State": {"Status": "exited"}}]')
+    )
+    started = time.monotonic()
+    with pytest.raises(IsolationError, match="still has routes beyond its proxy"):
+        _manager(fake, paths).wait_until_isolated(project, timeout=30)
+    assert time.monotonic() - started < 5
 
 
 def test_recorded_routes_after_netguard_pass(paths: Paths, tmp_path: Path) -> None:
