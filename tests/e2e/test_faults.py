@@ -9,6 +9,7 @@ prints them) and to the test's properties.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devagent.runtime.firewall import parse_forward
 from tests.e2e.conftest import ENGINES, Sandbox, make_sandbox, run
@@ -108,12 +110,120 @@ def create(box: Sandbox) -> subprocess.CompletedProcess[str]:
 BREAKS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     # fault: (file of the template, the step create names, how the file breaks)
     "build": ("Dockerfile", "building images", lambda text: text + "\nRUN exit 1\n"),
+    # The app's container exits at once: it never runs for the steps that need it.
+    "app start": (
+        "Dockerfile",
+        "starting the proxy, waiting until it is healthy, then the app",
+        lambda text: text + '\nENTRYPOINT ["false"]\n',
+    ),
     "post-create": (
         "template.yaml",
         "running the post-create command",
         lambda text: text.replace("post_create_command: ", "post_create_command: exit 1; "),
     ),
 }
+
+
+def generated_subnet(box: Sandbox, newer_than: float) -> str | None:
+    """The internal subnet in the compose file create wrote after ``newer_than``."""
+    path = box.project / ".devcontainer" / "docker-compose.yml"
+    try:
+        if path.stat().st_mtime < newer_than:
+            return None
+        document = yaml.safe_load(path.read_text())
+        return str(document["networks"]["internal"]["ipam"]["config"][0]["subnet"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return None
+
+
+def take_the_subnet(box: Sandbox, started: float) -> Callable[[], None]:
+    """Another network takes the subnet create chose, after create chose it and before
+    compose makes the project's network (a VPN or another tool's network, in real life):
+    the network step fails for real. Returns how to remove that network."""
+    subnet = None
+    deadline = time.monotonic() + 60
+    while subnet is None:
+        assert time.monotonic() < deadline, "create wrote no compose file"
+        subnet = generated_subnet(box, started)
+        time.sleep(0.02)
+    name = f"devagent-e2e-squatter-{box.hash}"
+    box.engine_run("network", "create", "--internal", "--subnet", subnet, name)
+    return lambda: box.engine_run("network", "rm", name, check=False) and None
+
+
+def put_a_route_back(box: Sandbox, started: float) -> Callable[[], None]:
+    """Once the netguard step has sealed the app, put a way out back from outside (during
+    the post-create command): the route step's check must catch it."""
+    netguard = f"devagent-{box.hash}-netguard"
+    deadline = time.monotonic() + 300
+    while True:
+        assert time.monotonic() < deadline, "the netguard step never ended"
+        state = box.engine_run("inspect", "--format", "{{.State.Status}}", netguard, check=False)
+        if state.returncode == 0 and state.stdout.strip() == "exited":
+            break
+        time.sleep(0.1)
+    subnet = generated_subnet(box, started)
+    assert subnet is not None
+    gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+    box.engine_run(
+        "run", "--rm", "--network", f"container:{box.app}", "--cap-drop", "ALL",
+        "--cap-add", "NET_ADMIN", f"{netguard}:latest", "sh", "-c",
+        f"ip route add {subnet} dev eth0 && ip route add default via {gateway}",
+    )  # fmt: skip
+    return lambda: None
+
+
+POST_CREATE = "post_create_command: "
+# fault: (the steps create may name, what breaks, how the template is changed for it)
+RACES: dict[str, tuple[tuple[str, ...], Callable[[Sandbox, float], Callable[[], None]],
+                       tuple[str, Callable[[str], str]] | None]] = {
+    "network": (("starting the devcontainer CLI", "starting the proxy"), take_the_subnet, None),
+    "route put back": (
+        ("restricting the app's routes to its proxy", "running the isolation self-test"),
+        put_a_route_back,
+        ("template.yaml", lambda text: text.replace(POST_CREATE, f"{POST_CREATE}sleep 6; ")),
+    ),
+}  # fmt: skip
+
+
+def race(faulty: Sandbox, fault: str) -> None:
+    """A fault made while create runs; then create again converges, destroy leaves nothing
+    of the project (and the other network alone), the state is whole."""
+    steps, make_fault, change = RACES[fault]
+    faulty.devagent("destroy", str(faulty.project), check=False)  # its networks are made anew
+    path = template_dir(faulty) / change[0] if change else None
+    original = path.read_text() if path else ""
+    if path and change:
+        path.write_text(change[1](original))
+    undo: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        started = time.time() - 1
+        creating = subprocess.Popen(
+            faulty.devagent_argv("create", str(faulty.project), "--template", "faulty"),
+            env=faulty.process_env(), text=True, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        undo = make_fault(faulty, started)
+        _, stderr = creating.communicate(timeout=600)
+        assert creating.returncode == 1, stderr
+        assert any(f"error: create failed while {step}" in stderr for step in steps), stderr
+        assert "left:" in stderr and f"devagent create {faulty.project}" in stderr, stderr
+        state_is_whole(faulty)
+        again = create(faulty)  # the fault still there for the network: another subnet
+        assert again.returncode == 0, again.stderr
+        assert json.loads(faulty.devagent("verify", str(faulty.project), "--json").stdout)["ok"]
+        destroyed = faulty.devagent("destroy", str(faulty.project), check=False)
+        assert destroyed.returncode == 0, destroyed.stderr
+        assert of_the_project(faulty) == {"containers": [], "networks": [], "images": []}
+        state_is_whole(faulty)
+        if fault == "network":  # another's network: untouched by devagent
+            squatter = f"devagent-e2e-squatter-{faulty.hash}"
+            assert faulty.engine_run("network", "inspect", squatter, check=False).returncode == 0
+    finally:
+        if path:
+            path.write_text(original)
+        undo()
+    report(label(faulty), f"{fault} during create", 1, 1)
 
 
 @pytest.mark.parametrize("fault", sorted(BREAKS))
@@ -126,6 +236,18 @@ def test_rootful_podman_create_converges_after_a_step_fails(
     rootful_faulty: Sandbox, fault: str
 ) -> None:
     step_fails(rootful_faulty, fault)
+
+
+@pytest.mark.parametrize("fault", sorted(RACES))
+def test_create_converges_after_a_fault_during_it(faulty: Sandbox, fault: str) -> None:
+    race(faulty, fault)
+
+
+@pytest.mark.parametrize("fault", sorted(RACES))
+def test_rootful_podman_create_converges_after_a_fault_during_it(
+    rootful_faulty: Sandbox, fault: str
+) -> None:
+    race(rootful_faulty, fault)
 
 
 def test_create_converges_after_the_proxy_never_turns_healthy(faulty: Sandbox) -> None:
@@ -172,7 +294,7 @@ def step_fails(faulty: Sandbox, fault: str) -> None:
     finally:
         path.write_text(original)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert f"error: create failed while {step}" in failed.stderr, failed.stderr
+    assert f"error: create failed while {step}" in failed.stderr, failed.stderr  # "": any
     assert "left:" in failed.stderr
     assert f"devagent create {faulty.project}" in failed.stderr
     assert f"devagent destroy {faulty.project}" in failed.stderr

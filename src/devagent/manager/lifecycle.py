@@ -12,7 +12,7 @@ from devagent.manager.context import Context
 from devagent.manager.environments import require_files, status
 from devagent.manager.results import LifecycleResult, Progress, ProgressEvent, no_progress
 from devagent.project import Project
-from devagent.runtime.removal import project_containers, project_networks
+from devagent.runtime.removal import project_containers, project_network_names
 
 log = logging.getLogger("devagent.lifecycle")
 
@@ -99,7 +99,7 @@ def leftovers(context: Context, project: Project) -> tuple[str, ...]:
     """What the project has on the engine: its containers and networks, by name."""
     runtime = context.runtime
     containers = project_containers(runtime.engine, runtime.executor, project.hash)
-    networks = project_networks(runtime.engine, runtime.executor, project.hash)
+    networks = project_network_names(runtime.engine, runtime.executor, project.hash)
     return (
         *(f"container {c.name} ({c.state or 'created'})" for c in containers),
         *(f"network {n}" for n in networks),

@@ -37,6 +37,11 @@ def project_networks(engine: Engine, executor: Executor, key: str) -> list[str]:
     return executor.run(engine.network_ls_argv({LABEL_SIDECAR_OF: key})).stdout.split()
 
 
+def project_network_names(engine: Engine, executor: Executor, key: str) -> list[str]:
+    """The project's networks by name (for people; removal goes by ID)."""
+    return executor.run(engine.network_names_argv({LABEL_SIDECAR_OF: key})).stdout.split()
+
+
 def rank(container: ContainerInfo) -> int:
     """Dependants first: the netguard step, then the app, then the proxy."""
     kind = container.labels.get(LABEL_SIDECAR_TYPE)
