@@ -7,6 +7,7 @@ a machine that could not run these tests. Engines come from DEVAGENT_E2E_ENGINES
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import pwd
@@ -168,6 +169,16 @@ class Sandbox:
             self.engine_run("network", "inspect", name).stdout
         )
         return data[0]
+
+    def reopen_way_out(self, subnet: str) -> None:
+        """Put routes back into the app from outside (the app has no NET_ADMIN): the
+        internal subnet and a default route through its gateway."""
+        gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+        self.engine_run(
+            "run", "--rm", "--network", f"container:{self.app}", "--cap-drop", "ALL",
+            "--cap-add", "NET_ADMIN", f"devagent-{self.hash}-netguard:latest", "sh", "-c",
+            f"ip route add {subnet} dev eth0 && ip route add default via {gateway}",
+        )  # fmt: skip
 
     def connect_upstream(self, upstream: str) -> None:
         aliases = [arg for name in UPSTREAM_NAMES for arg in ("--alias", name)]

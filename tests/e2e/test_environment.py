@@ -196,14 +196,8 @@ def test_verify_reports_isolation_and_catches_a_route_put_back(sandbox: Sandbox)
     ok = sandbox.devagent("verify", str(sandbox.project), "--json")
     assert json.loads(ok.stdout)["ok"] is True
     network = sandbox.inspect(f"devagent-{sandbox.hash}-net")
-    subnet = _internal_subnet(sandbox, network)
-    gateway = str(next(ipaddress.ip_network(subnet).hosts()))
     # Reopen the way out from outside the app (the app itself has no NET_ADMIN).
-    sandbox.engine_run(
-        "run", "--rm", "--network", f"container:{sandbox.app}", "--cap-drop", "ALL",
-        "--cap-add", "NET_ADMIN", f"devagent-{sandbox.hash}-netguard:latest", "sh", "-c",
-        f"ip route add {subnet} dev eth0 && ip route add default via {gateway}",
-    )  # fmt: skip
+    sandbox.reopen_way_out(_internal_subnet(sandbox, network))
     leaky = sandbox.devagent("verify", str(sandbox.project), "--json", check=False)
     assert leaky.returncode == 1
     failed = [c["name"] for c in json.loads(leaky.stdout)["checks"] if not c["ok"]]

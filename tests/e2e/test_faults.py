@@ -9,7 +9,6 @@ prints them) and to the test's properties.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import random
@@ -164,12 +163,7 @@ def put_a_route_back(box: Sandbox, started: float) -> Callable[[], None]:
         time.sleep(0.1)
     subnet = generated_subnet(box, started)
     assert subnet is not None
-    gateway = str(next(ipaddress.ip_network(subnet).hosts()))
-    box.engine_run(
-        "run", "--rm", "--network", f"container:{box.app}", "--cap-drop", "ALL",
-        "--cap-add", "NET_ADMIN", f"{netguard}:latest", "sh", "-c",
-        f"ip route add {subnet} dev eth0 && ip route add default via {gateway}",
-    )  # fmt: skip
+    box.reopen_way_out(subnet)
     return lambda: None
 
 
