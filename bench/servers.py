@@ -287,7 +287,7 @@ def _options(work: Path, upstream: Upstream, *, rules: bool) -> tuple[Any, Path]
         proxy_ca_cert=ensure_ca(certs, common_name="devagent bench proxy CA").read_bytes(),
         internal_subnet=internal_subnet(project.hash),
         extra_ca_certificates=upstream.ca_cert.read_bytes(),
-        merge_guarded_hosts=(f"{NAME}:{upstream.https_port}",) if rules else (),
+        github_guarded_hosts=(f"{NAME}:{upstream.https_port}",) if rules else (),
     )
     return options, certs
 
