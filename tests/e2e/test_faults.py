@@ -109,12 +109,6 @@ def create(box: Sandbox) -> subprocess.CompletedProcess[str]:
 BREAKS: dict[str, tuple[str, str, Callable[[str], str]]] = {
     # fault: (file of the template, the step create names, how the file breaks)
     "build": ("Dockerfile", "building images", lambda text: text + "\nRUN exit 1\n"),
-    # The app's container exits at once: it never runs for the steps that need it.
-    "app start": (
-        "Dockerfile",
-        "starting the proxy, waiting until it is healthy, then the app",
-        lambda text: text + '\nENTRYPOINT ["false"]\n',
-    ),
     "post-create": (
         "template.yaml",
         "running the post-create command",
@@ -288,7 +282,7 @@ def step_fails(faulty: Sandbox, fault: str) -> None:
     finally:
         path.write_text(original)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert f"error: create failed while {step}" in failed.stderr, failed.stderr  # "": any
+    assert f"error: create failed while {step}" in failed.stderr, failed.stderr
     assert "left:" in failed.stderr
     assert f"devagent create {faulty.project}" in failed.stderr
     assert f"devagent destroy {faulty.project}" in failed.stderr
