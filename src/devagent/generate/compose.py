@@ -251,13 +251,6 @@ def dump_yaml(document: dict[str, Any]) -> bytes:
     ).encode()
 
 
-def _credentials_mount(options: EnvironmentOptions) -> list[str]:
-    """The credentials' directory, into the proxy alone; the app holds placeholders."""
-    if options.secrets_dir is None or not options.credentials:
-        return []
-    return [f"{options.secrets_dir}:{CREDENTIALS_IN_PROXY}:ro"]
-
-
 def _app_environment(options: EnvironmentOptions) -> dict[str, str]:
     """The proxy for every client, the trust store, and placeholders for credentials."""
     proxy = options.proxy_url

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from devagent import safefs
 from devagent.generate.layout import PROXY_SYSTEM_ID
 from devagent.generate.options import CredentialBinding
+from devagent.proxy.credentials import OAUTH_PREFIX
 
 if TYPE_CHECKING:
     from devagent.config import Config, Credentials
@@ -34,7 +35,7 @@ def kind_of(name: str, value: bytes) -> str:
     """Which headers and placeholder a credential takes: by its name, and its shape."""
     if name == "github":
         return "github"
-    return "anthropic-oauth" if value.startswith(b"sk-ant-oat") else "anthropic-key"
+    return "anthropic-oauth" if value.startswith(OAUTH_PREFIX.encode()) else "anthropic-key"
 
 
 def prepare(directory: Path, settings: Credentials) -> tuple[tuple[str, str], ...]:

@@ -35,7 +35,7 @@ from devagent.proxy.decision import (
 )
 from devagent.proxy.helper import blocked_message
 from devagent.proxy.records import BLOCKED, ERROR, RULES_LOG, RequestLog, record
-from devagent.proxy.rules import CREDENTIAL, Rules
+from devagent.proxy.rules import CREDENTIAL, Rules, refuse
 
 
 def blocked_body(decision: Decision, port: int, allow_command: str) -> bytes:
@@ -137,11 +137,7 @@ class Filter:
             rule(flow)
         except Exception as exc:  # Fail closed: a rule that fails refuses the request.
             reason = f"internal error in the rules: {type(exc).__name__}"
-            flow.metadata["devagent.blocked"] = True
-            flow.metadata["devagent.reason"] = reason
-            flow.response = http.Response.make(
-                403, f"devagent: {reason}\n".encode(), {"X-Devagent-Blocked": reason}
-            )
+            refuse(flow, reason, f"devagent: {reason}\n")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None:

@@ -32,7 +32,7 @@ from devagent.proxy.gitpush import branch_allowed
 
 GRAPHQL_BODY_CAP = 256 * 1024
 FIELDS_CAP = 2000  # top-level fields in one document, fragments expanded
-WRITE_METHODS_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # reads: never refused
 REFUSAL_ADVICE = (
     "Merging, moving refs, approving reviews and changing protection are for a person. "
     "Do not retry this request or look for another way to do it; tell the user that the "
@@ -110,7 +110,7 @@ def _is_review_write(tail: list[str]) -> bool:
 def rest_refusal(method: str, path: str, body: bytes | None = None) -> str | None:
     """Why a REST call is refused, or None. ``body`` is read for review writes only."""
     method = method.upper()
-    if method in WRITE_METHODS_SAFE:
+    if method in SAFE_METHODS:
         return None
     segments = normalize_path(path)
     if segments[:1] == ["orgs"] and (len(segments) == 2 or "rulesets" in segments):

@@ -39,6 +39,7 @@ from devagent.proxy.gitpush import (
 
 READ = "devagent.read"  # which body this flow's rules read: push, graphql or rest
 CREDENTIAL = "devagent.credential"
+HIDES_SCOPE = "devagent.hides-scope"  # a setup-token's profile 403, answered with an empty 200
 CARRIED_REAL = "a credential's real value, sent from the sandbox"
 
 
@@ -112,11 +113,15 @@ class Rules:
             refuse_api(flow, reason)
 
     def reads_response(self, flow: http.HTTPFlow) -> bool:
-        """Whether this response is read whole (the rules may answer in its place)."""
-        return self._hides_scope(flow)
+        """Whether this response is read whole (the rules answer in its place); decided
+        once, at its headers."""
+        hides = self._hides_scope(flow)
+        if hides:
+            flow.metadata[HIDES_SCOPE] = True
+        return hides
 
     def response(self, flow: http.HTTPFlow) -> None:
-        if self._hides_scope(flow):
+        if flow.metadata.get(HIDES_SCOPE):
             flow.response = http.Response.make(200, b"{}", {"Content-Type": "application/json"})
 
     def _hides_scope(self, flow: http.HTTPFlow) -> bool:
