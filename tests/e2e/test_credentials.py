@@ -226,3 +226,14 @@ def test_gh_works_with_the_placeholder_and_is_refused_a_merge(sandbox: Sandbox) 
     assert "hello from git.allowed.test" in comment and "rc=0" in comment, comment
     merge = in_app(sandbox, f"{gh} -X PUT repos/o/r/pulls/1/merge; echo rc=$?")
     assert "devagent: merging a pull request is refused" in merge and "rc=1" in merge, merge
+
+
+def test_plain_http_to_a_host_with_rules_is_refused(sandbox: Sandbox) -> None:
+    """The credentials and the GitHub policies act inside TLS: plain HTTP would go around
+    them (a merge over port 80), so it is refused; the same call over HTTPS is decided."""
+    plain = in_app(
+        sandbox, f"{CURL} {AS_AGENT} -X PUT http://api.allowed.test/repos/o/r/pulls/1/merge"
+    )
+    assert plain.endswith("status=403") and "use HTTPS" in plain, plain
+    twin = in_app(sandbox, f"{CURL} {AS_AGENT} https://api.allowed.test/repos/o/r/pulls/1")
+    assert twin.endswith("status=200"), twin
