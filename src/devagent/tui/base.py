@@ -45,6 +45,7 @@ class DevagentBase(App[None]):
         self._signature: object = None
         self._want: str | None = None  # an environment to select once it appears
         self._moving_to: Node | None = None  # where the cursor goes after a rebuild
+        self._builds = 0  # rebuilds of the tree so far: a move is for the latest only
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -126,20 +127,25 @@ class DevagentBase(App[None]):
             tree.relabel(environments)
             return
         self._signature = signature
-        keep = self.highlighted
+        # A move still on its way (a listing landed before the cursor got there) is where
+        # the user is going; the last highlight is where they were.
+        keep = self._moving_to or self.highlighted
         if self._want in self.environments:
             keep, self._want = Node("env", self._want), None
         target = tree.show(environments, sessions, keep)
         if target is not None:
             # Until the cursor is back on it, highlights from the rebuild are not choices.
             self._moving_to = target.data
-            self.call_after_refresh(self._restore_cursor, tree, target)
+            self._builds += 1
+            self.call_after_refresh(self._restore_cursor, tree, target, self._builds)
         else:
             self.select(None)
         if self.selected in self.environments:
             self.load_details()
 
-    def _restore_cursor(self, tree: EnvironmentTree, target: TreeNode[Node]) -> None:
+    def _restore_cursor(self, tree: EnvironmentTree, target: TreeNode[Node], build: int) -> None:
+        if build != self._builds:
+            return  # a later rebuild replaced the node; that rebuild's own move follows
         tree.move_cursor(target)
         self._moving_to = None
 

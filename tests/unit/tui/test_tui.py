@@ -145,6 +145,28 @@ def test_create_form_validates_like_the_cli_then_creates_and_selects(
     drive(app, steps)
 
 
+def test_a_created_environment_stays_selected_when_the_tree_changes_twice_at_once(
+    backend: FakeBackend,
+) -> None:
+    """Two listings can land before the cursor has moved to the new environment (it
+    appears, then changes state); the second must not put the cursor back where it was."""
+    app = DevagentApp(backend)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        gamma = backend.add("gamma", state="stopped")
+        app._want = gamma.hash
+        app.show_environments(backend.list().environments, {})
+        backend.states[str(gamma.path)] = "running"
+        app.show_environments(backend.list().environments, {})  # before any refresh
+        for _ in range(3):  # (not settle: the first listing's details load was cancelled)
+            await pilot.pause()
+        node = app.query_one("#envs", Tree).cursor_node
+        assert node is not None and str(node.label).startswith("● gamma")
+        assert app.selected == gamma.hash
+
+    drive(app, steps)
+
+
 def test_errors_are_shown_in_place_and_the_ui_carries_on(backend: FakeBackend) -> None:
     backend.fail["start"] = EngineError("docker compose start failed", hint="see `docker ps`")
     app = DevagentApp(backend)
