@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class FakeExecutor:
         env: Mapping[str, str] | None = None,
         on_line: LineCallback | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> CommandResult:
         argv = tuple(argv)
         self.calls.append(argv)

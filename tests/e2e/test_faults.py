@@ -107,12 +107,22 @@ def create(box: Sandbox) -> subprocess.CompletedProcess[str]:
 
 
 BREAKS: dict[str, tuple[str, str, Callable[[str], str]]] = {
-    # fault: (file of the template, the step create names, how the file breaks)
-    "build": ("Dockerfile", "building images", lambda text: text + "\nRUN exit 1\n"),
+    # fault: (file of the template, what create's error says, how the file breaks)
+    "build": (
+        "Dockerfile",
+        "create failed while building images",
+        lambda text: text + "\nRUN exit 1\n",
+    ),
     "post-create": (
         "template.yaml",
-        "running the post-create command",
+        "create failed while running the post-create command",
         lambda text: text.replace("post_create_command: ", "post_create_command: exit 1; "),
+    ),
+    # The app's entrypoint exits at once (podman-compose alone would wait for it for an hour).
+    "app start": (
+        "Dockerfile",
+        "the app's container exited at start (exit code 1)",
+        lambda text: text + '\nENTRYPOINT ["false"]\n',
     ),
 }
 
@@ -273,7 +283,7 @@ def label(box: Sandbox) -> str:
 
 
 def step_fails(faulty: Sandbox, fault: str) -> None:
-    name, step, breaking = BREAKS[fault]
+    name, said, breaking = BREAKS[fault]
     path = template_dir(faulty) / name
     original = path.read_text()
     path.write_text(breaking(original))
@@ -282,7 +292,7 @@ def step_fails(faulty: Sandbox, fault: str) -> None:
     finally:
         path.write_text(original)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert f"error: create failed while {step}" in failed.stderr, failed.stderr
+    assert "error: create failed while " in failed.stderr and said in failed.stderr, failed.stderr
     assert "left:" in failed.stderr
     assert f"devagent create {faulty.project}" in failed.stderr
     assert f"devagent destroy {faulty.project}" in failed.stderr

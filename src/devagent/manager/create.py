@@ -19,6 +19,7 @@ from devagent.errors import (
 )
 from devagent.manager import credentials, gitguard, isolation, state
 from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
+from devagent.manager.appwatch import AppExitWatch
 from devagent.manager.context import Context
 from devagent.manager.environments import engine_warnings, status
 from devagent.manager.lifecycle import leftovers, remove_containers
@@ -200,7 +201,15 @@ def _create(
             steps.progress(ProgressEvent("output", read.text))
 
     steps("starting the devcontainer CLI")
-    context.runtime.devcontainer_up(project, on_line=on_line)
+    with AppExitWatch(context.runtime, project) as watch:
+        try:
+            context.runtime.devcontainer_up(project, on_line=on_line, cancel=watch.cancel)
+        except DevagentError:
+            if (ended := watch.error(look=True)) is not None:
+                raise ended from None
+            raise
+    if (ended := watch.error()) is not None:
+        raise ended
     steps("restricting the app's routes to its proxy")
     isolation.wait_until_isolated(context, project)
     steps("waiting until the app reaches its proxy")

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import shutil
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ __all__ = [
     "SubprocessExecutor",
     "detect",
 ]
+
+
+ENDED = frozenset({"exited", "stopped", "dead"})  # states a container does not leave alone
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,21 @@ class Runtime:
         data: list[dict[str, Any]] = json.loads(result.stdout or "[]")
         return data
 
+    def exit_code(self, container: str) -> int | None:
+        """The container's exit code once it has ended; None while it has not (or is not
+        there at all)."""
+        result = self.executor.run(self.engine.ended_argv(container), check=False, timeout=30)
+        state, _, code = result.stdout.strip().partition(" ")
+        if result.returncode != 0 or state not in ENDED or not code.lstrip("-").isdigit():
+            return None
+        return int(code)
+
+    def last_output(self, container: str, *, lines: int = 20) -> str:
+        """The container's last lines of output (both streams), or "" if it is gone."""
+        result = self.executor.run(self.engine.logs_argv(container, tail=lines), check=False,
+                                   timeout=30)  # fmt: skip
+        return (result.stdout + result.stderr).strip() if result.returncode == 0 else ""
+
     def run_step(self, container: str, *, timeout: float = 120) -> CommandResult:
         """Run a one-shot container again and wait for it to finish."""
         return self.executor.run(
@@ -219,8 +238,9 @@ class Runtime:
 
     # --- devcontainer CLI -------------------------------------------------------------
     def devcontainer_up(
-        self, project: Project, *, on_line: LineCallback | None = None
-    ) -> UpOutcome:
+        self, project: Project, *, on_line: LineCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> UpOutcome:  # fmt: skip
         argv = devcontainer_cli.up_argv(
             workspace=project.path,
             config=project.devcontainer_dir / "devcontainer.json",
@@ -229,8 +249,9 @@ class Runtime:
         )
         env = {"COMPOSE_PROJECT_NAME": project.compose_project}
         result = self.executor.run(
-            argv, check=False, cwd=project.devcontainer_dir, env=env, on_line=on_line, timeout=3600
-        )
+            argv, check=False, cwd=project.devcontainer_dir, env=env, on_line=on_line,
+            timeout=3600, cancel=cancel,
+        )  # fmt: skip
         try:
             return devcontainer_cli.parse_up(result.stdout)
         except EngineError:

@@ -111,5 +111,13 @@ class Engine:
             argv += ["--filter", f"reference={reference}"]
         return argv
 
+    def ended_argv(self, container: str) -> list[str]:
+        """The container's state and exit code, as "<state> <code>"."""
+        return [self.binary, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}",
+                container]  # fmt: skip
+
+    def logs_argv(self, container: str, *, tail: int) -> list[str]:
+        return [self.binary, "logs", "--tail", str(tail), container]
+
     def rm_argv(self, names: Sequence[str]) -> list[str]:
         return [self.binary, "rm", "--force", *names]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +41,7 @@ class Executor(Protocol):
         env: Mapping[str, str] | None = None,
         on_line: LineCallback | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> CommandResult: ...
 
     def interactive(self, argv: Sequence[str]) -> int:
@@ -90,6 +93,43 @@ def _stop(process: subprocess.Popen[str], grace: float = 10.0) -> None:
         process.wait()
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc; none where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            fields = (entry / "stat").read_text(errors="replace").rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        below = children.get(queue.pop(), [])
+        found += below
+        queue += below
+    return found
+
+
+def _cancel_when(cancel: threading.Event, process: subprocess.Popen[str]) -> None:
+    """Stop the command's whole tree once ``cancel`` is set (its tools would not stop their
+    children: podman-compose outlives the devcontainer CLI)."""
+    while not cancel.wait(0.5):
+        if process.poll() is not None:
+            return
+    tree = _descendants(process.pid)
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    _stop(process)
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class SubprocessExecutor:
     """Runs commands for real, logging each command line before it starts."""
 
@@ -102,7 +142,9 @@ class SubprocessExecutor:
         env: Mapping[str, str] | None = None,
         on_line: LineCallback | None = None,
         timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> CommandResult:
+        """``cancel``, once set, stops the command and every process it started."""
         argv = tuple(argv)
         log.info("run: %s", shlex.join(argv))
         full_env = {**os.environ, **env} if env else None
@@ -129,6 +171,8 @@ class SubprocessExecutor:
         assert process.stdout is not None and process.stderr is not None
         reader = threading.Thread(target=_drain, args=(process.stderr, err, on_line), daemon=True)
         reader.start()
+        if cancel is not None:
+            threading.Thread(target=_cancel_when, args=(cancel, process), daemon=True).start()
         try:
             _drain(process.stdout, out, None)
             returncode = process.wait(timeout=timeout)

@@ -464,3 +464,21 @@ def test_a_failed_create_names_its_step_what_is_left_and_what_to_run(
     # The project's state is whole: a second create (or start) has what it needs.
     assert (paths.proxy_certs_dir(project.hash) / "mitmproxy-ca.pem").exists()
     assert paths.generated_record_file(project.hash).exists()
+
+
+def test_an_app_that_exits_at_start_fails_create_saying_so(paths: Paths, tmp_path: Path) -> None:
+    project_dir = tmp_path / "proj"
+    project_dir.mkdir()
+    fake = (
+        docker_fake()
+        .on(["devcontainer", "up"], '{"outcome": "error", "message": "not running"}\n',
+            returncode=1)
+        .on(["docker", "inspect", "--format"], "exited 2\n")
+        .on(["docker", "logs"], "bad entrypoint\n")
+    )  # fmt: skip
+    with pytest.raises(ProjectError) as error:
+        _manager(fake, paths).create(project_dir)
+    assert "create failed while starting the devcontainer CLI: the app's container exited" in (
+        error.value.message
+    )
+    assert "(exit code 2)" in error.value.message and "bad entrypoint" in error.value.message
