@@ -127,9 +127,7 @@ class DevagentBase(App[None]):
             tree.relabel(environments)
             return
         self._signature = signature
-        # A move still on its way (a listing landed before the cursor got there) is where
-        # the user is going; the last highlight is where they were.
-        keep = self._moving_to or self.highlighted
+        keep = self._moving_to or self.highlighted  # a move on its way wins over the past
         if self._want in self.environments:
             keep, self._want = Node("env", self._want), None
         target = tree.show(environments, sessions, keep)
