@@ -66,6 +66,15 @@ class Paths:
         """Which folder the project's state belongs to (for finding state of no project)."""
         return self.data_dir / "projects" / project_hash
 
+    @property
+    def worktrees_dir(self) -> Path:
+        """Agents' worktrees: ``<project hash>/<agent name>`` under it."""
+        return self.data_dir / "worktrees"
+
+    def agents_file(self, project_hash: str) -> Path:
+        """A project's agents: their names and branches."""
+        return self.data_dir / "agents" / f"{project_hash}.json"
+
     def proxy_logs_dir(self, project_hash: str) -> Path:
         return self.data_dir / "proxy-logs" / project_hash
 

@@ -17,6 +17,11 @@ LABEL_PROJECT_HASH = "devagent.project_hash"
 LABEL_TEMPLATE = "devagent.template"
 LABEL_SIDECAR_OF = "devagent.sidecar_of"
 LABEL_SIDECAR_TYPE = "devagent.sidecar_type"
+# An agent's environment: its name, branch, and the project (hash and folder) it works on.
+LABEL_AGENT = "devagent.agent"
+LABEL_AGENT_BRANCH = "devagent.agent_branch"
+LABEL_AGENT_OF = "devagent.agent_of"
+LABEL_AGENT_PROJECT = "devagent.agent_project"
 
 DEVCONTAINER_DIR = ".devcontainer"
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

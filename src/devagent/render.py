@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from devagent.manager.agentcommands import AgentResult
 from devagent.manager.doctor import DoctorReport
 from devagent.manager.results import (
     AllowlistResult,
@@ -97,16 +98,25 @@ def render_list(console: Console, result: ListResult) -> None:
         console.print(f"No devagent environments on {result.engine}.")
         return
     table = Table(box=None, header_style="bold")
-    for column in ("PROJECT", "STATE", "TEMPLATE", "APP", "PROXY", "AGE"):
+    for column in ("PROJECT", "STATE", "TEMPLATE", "APP", "PROXY", "AGE", "ACTIVE"):
         table.add_column(column)
+    shown: set[str] = set()
     for env in result.environments:
+        agent = env.agent
+        if agent is not None and agent["project_hash"] not in shown:
+            # Its project has no environment of its own: its folder heads its agents.
+            shown.add(agent["project_hash"])
+            table.add_row(Text(agent["project_path"]), "[dim]none[/]", *["-"] * 5)
+        shown.add(env.project_hash)
+        name = Text(f"└ {agent['name']} ({agent['branch']})") if agent else Text(env.project_path)
         table.add_row(
-            env.project_path,
+            name,
             _state(env),
             env.template or "-",
             env.app.name if env.app else "-",
             env.proxy.name if env.proxy else "-",
             _age(env.created),
+            _age(env.active) + " ago" if env.active else "-",
         )
     console.print(table)
 
@@ -122,10 +132,29 @@ def render_status(console: Console, result: StatusResult) -> None:
         ("proxy", f"{env.proxy.name} ({env.proxy.status})" if env.proxy else "-"),
         ("created", _age(env.created) + " ago" if env.created else "-"),
     ]
+    if (agent := env.agent) is not None:
+        rows.insert(
+            0, ("agent", f"{agent['name']} on {agent['branch']} of {agent['project_path']}")
+        )
     for key, value in rows:
         console.print(f"  {key:<9}{value}", highlight=False)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")
+
+
+@renders(AgentResult)
+def render_agent(console: Console, result: AgentResult) -> None:
+    agent, env = result.agent, result.environment
+    if result.action == "add":
+        name = env.app.name if env.app else "?"
+        console.print(f"[green]Ready:[/] agent {agent.name} on {agent.branch} ({name})")
+        allowed = ", ".join(result.allowlist) or "nothing (every request is blocked)"
+        for key, value in (("worktree", str(agent.worktree)), ("allowlist", allowed)):
+            console.print(f"  {key + ':':<11}{value}", highlight=False)
+        return
+    gone = "its sandbox" if result.kept_worktree else "its sandbox and worktree"
+    console.print(f"Removed agent {agent.name}: {gone}; branch {agent.branch} stays",
+                  highlight=False)  # fmt: skip
 
 
 @renders(CreateResult)

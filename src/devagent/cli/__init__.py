@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 ENGINE_CHOICES = ("auto", "docker", "podman")
 
 _COMMANDS = {
+    "agent": "devagent.cli.agent:agent",
     "create": "devagent.cli.create:create",
     "start": "devagent.cli.start:start",
     "stop": "devagent.cli.stop:stop",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from devagent.cli.command import result_command
+from devagent.cli.command import agent_option, result_command
 from devagent.cli.context import AppContext
 from devagent.manager.results import AllowlistResult
 
@@ -28,9 +28,10 @@ def split_target(arguments: tuple[str, ...]) -> tuple[list[str], str | None]:
 
 @result_command()
 @click.argument("arguments", nargs=-1, required=True, metavar="HOST... [PATH]")
-def allow(app: AppContext, arguments: tuple[str, ...]) -> AllowlistResult:
+@agent_option
+def allow(app: AppContext, arguments: tuple[str, ...], agent: str | None) -> AllowlistResult:
     """Allow HOSTs (example.com, *.example.com, host:8443, 'host tunnel') for the project at
     PATH (default: the current directory). A running proxy applies the change to its next
     request; nothing restarts."""
     hosts, target = split_target(arguments)
-    return app.manager.allow(app.manager.resolve(target), hosts)
+    return app.manager.allow(app.manager.resolve(target, agent), hosts)

@@ -13,6 +13,10 @@ from devagent.project import Project
 from devagent.render import Result, print_json, show
 
 TARGET_METAVAR = "[PATH|CONTAINER]"
+# Every command about one project can act on one of its agents instead.
+agent_option = click.option(
+    "--agent", "agent", metavar="NAME", help="Act on the project's agent NAME (its sandbox)."
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -64,11 +68,14 @@ def project_command(
     directory) or a container name."""
 
     def declare(body: Callable[..., Result | None]) -> click.Command:
-        def with_project(app: AppContext, target: str | None, **options: Any) -> Result | None:
-            project: Project = app.manager.resolve(target)
+        def with_project(
+            app: AppContext, target: str | None, agent: str | None, **options: Any
+        ) -> Result | None:
+            project: Project = app.manager.resolve(target, agent)
             return body(app, project, **options)
 
         target = click.argument("target", required=False, metavar=TARGET_METAVAR)
-        return result_command(name, json_help=json_help)(target(_adopt(with_project, body)))
+        adopted = agent_option(target(_adopt(with_project, body)))
+        return result_command(name, json_help=json_help)(adopted)
 
     return declare

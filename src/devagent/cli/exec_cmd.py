@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from devagent.cli.command import agent_option
 from devagent.cli.context import AppContext
 
 
@@ -28,8 +29,11 @@ def split_project(words: tuple[str, ...]) -> tuple[str | None, list[str]]:
     "words", nargs=-1, required=True, type=click.UNPROCESSED, metavar="[PATH] -- CMD..."
 )
 @click.option("--print", "print_only", is_flag=True, help="Print the engine command instead.")
+@agent_option
 @click.pass_obj
-def exec_command(app: AppContext, words: tuple[str, ...], print_only: bool) -> int:
+def exec_command(
+    app: AppContext, words: tuple[str, ...], print_only: bool, agent: str | None
+) -> int:
     """Run CMD as the container user in the workspace; its exit code is passed through.
 
     devagent exec ~/src/app -- make test
@@ -39,7 +43,7 @@ def exec_command(app: AppContext, words: tuple[str, ...], print_only: bool) -> i
         raise click.UsageError("give the command to run after --")
     manager = app.manager
     argv = manager.exec_argv(
-        manager.resolve(target), command, tty=attached_to_terminal(), login=True
+        manager.resolve(target, agent), command, tty=attached_to_terminal(), login=True
     )
     if print_only:
         click.echo(shlex.join(argv))

@@ -6,7 +6,7 @@ import shlex
 
 import click
 
-from devagent.cli.command import output
+from devagent.cli.command import agent_option, output
 from devagent.cli.context import AppContext
 from devagent.manager import tmux
 
@@ -17,8 +17,11 @@ ACTIONS = ("new", "kill")
 @click.argument("words", nargs=-1, metavar="[new NAME | kill NAME] [PATH]")
 @click.option("--print", "print_only", is_flag=True, help="Print the engine command instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@agent_option
 @click.pass_obj
-def sessions(app: AppContext, words: tuple[str, ...], print_only: bool, as_json: bool) -> int:
+def sessions(
+    app: AppContext, words: tuple[str, ...], print_only: bool, as_json: bool, agent: str | None
+) -> int:
     """List tmux sessions; `sessions new NAME` starts a detached one in the workspace,
     `sessions kill NAME` ends one."""
     action = words[0] if words and words[0] in ACTIONS else "list"
@@ -31,7 +34,7 @@ def sessions(app: AppContext, words: tuple[str, ...], print_only: bool, as_json:
             raise click.UsageError(f"usage: devagent sessions {action} NAME [PATH]")
         name, target = words[1], (words[2] if len(words) == 3 else None)
     manager = app.manager
-    project = manager.resolve(target)
+    project = manager.resolve(target, agent)
     if print_only:
         if action == "list":
             command = tmux.list_command()

@@ -6,6 +6,7 @@ import shlex
 
 import click
 
+from devagent.cli.command import agent_option
 from devagent.cli.context import AppContext
 from devagent.cli.exec_cmd import attached_to_terminal
 
@@ -13,11 +14,12 @@ from devagent.cli.exec_cmd import attached_to_terminal
 @click.command()
 @click.argument("target", required=False, metavar="[PATH|CONTAINER]")
 @click.option("--print", "print_only", is_flag=True, help="Print the engine command instead.")
+@agent_option
 @click.pass_obj
-def shell(app: AppContext, target: str | None, print_only: bool) -> int:
+def shell(app: AppContext, target: str | None, print_only: bool, agent: str | None) -> int:
     """Open a login shell as the container user in the workspace."""
     manager = app.manager
-    argv = manager.shell_argv(manager.resolve(target), tty=attached_to_terminal())
+    argv = manager.shell_argv(manager.resolve(target, agent), tty=attached_to_terminal())
     if print_only:
         click.echo(shlex.join(argv))
         return 0

@@ -3,11 +3,15 @@ step that leaves it one route (to its proxy), and the mounts that guard .git."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from devagent.generate.layout import (
     APP_HOSTNAME,
     NETGUARD_BASE_IMAGE,
     PROXY_HOST,
 )
+from devagent.generate.options import AgentGit
 
 
 def hosts_file(proxy_ip: str) -> str:
@@ -25,6 +29,25 @@ def git_mounts(workspace: str, guarded: tuple[str, ...]) -> list[str]:
     if not guarded:
         return []
     return [f"../.git:{workspace}/.git", *(f"../.git/{n}:{workspace}/.git/{n}:ro" for n in guarded)]
+
+
+def agent_git_mounts(agent: AgentGit) -> list[dict[str, Any]]:
+    """The project's .git where the worktree's .git file says it is; of its worktrees'
+    metadata only the agent's own (over a tmpfs that hides the others'), its links back
+    to the repository read-only (git on the host follows them). Long syntax: host paths
+    may hold any character."""
+
+    def bind(path: Path, *, read_only: bool = False) -> dict[str, Any]:
+        return {"type": "bind", "source": str(path), "target": str(path), "read_only": read_only}
+
+    git, admin = agent.git_dir, agent.admin_dir
+    return [
+        bind(git),
+        *(bind(git / name, read_only=True) for name in agent.guarded),
+        {"type": "tmpfs", "target": str(git / "worktrees"), "tmpfs": {"size": 1 << 20}},
+        bind(admin),
+        *(bind(admin / name, read_only=True) for name in ("commondir", "gitdir")),
+    ]
 
 
 NO_DNS = """\

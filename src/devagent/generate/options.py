@@ -48,6 +48,27 @@ class CredentialBinding:
 
 
 @dataclass(frozen=True)
+class AgentGit:
+    """An agent's environment: its name and branch, and the project's repository, whose
+    ``.git`` the app sees at the same absolute path as the host (the worktree's ``.git``
+    file names it), ``guarded`` parts read-only, the other agents' metadata hidden."""
+
+    name: str
+    branch: str
+    project_path: Path
+    project_hash: str
+    guarded: tuple[str, ...] = ()
+
+    @property
+    def git_dir(self) -> Path:
+        return self.project_path / ".git"
+
+    @property
+    def admin_dir(self) -> Path:
+        return self.git_dir / "worktrees" / self.name
+
+
+@dataclass(frozen=True)
 class EnvironmentOptions:
     """Inputs of ComposeGenerator and DevcontainerGenerator; generation is a pure function."""
 
@@ -75,6 +96,7 @@ class EnvironmentOptions:
     # host; mounted read-only into the proxy alone).
     credentials: tuple[CredentialBinding, ...] = ()
     secrets_dir: Path | None = None
+    agent: AgentGit | None = None  # set when the project is an agent's worktree
 
     @property
     def remote_user(self) -> str:

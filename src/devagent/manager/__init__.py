@@ -1,7 +1,8 @@
 """The manager: the one facade that the CLI and the TUI call. Knows no terminal.
 
 Each method is one line into the module of its operation group:
-``create``, ``lifecycle`` (start, stop, destroy), ``isolation`` and ``selftest``
+``create``, ``lifecycle`` (start, stop, destroy), ``agentcommands`` (agent add and rm,
+destroy with agents), ``agents`` (their records), ``isolation`` and ``selftest``
 (verify), ``access`` (exec, shell, claude, tmux), ``allowlist``, ``state`` (per-project
 state), ``environments`` (list, status, facts), ``doctor``; results are in ``results``.
 """
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from devagent.manager import (
     access,
+    agentcommands,
+    agents,
     allowlist,
     create,
     environments,
@@ -24,6 +27,8 @@ from devagent.manager import (
     state,
 )
 from devagent.manager import tmux as tmux
+from devagent.manager.agentcommands import AgentResult
+from devagent.manager.agents import Agent
 from devagent.manager.allowlist import merge_allowlists as merge_allowlists
 from devagent.manager.context import Context
 from devagent.manager.leftovers import Leftover
@@ -76,8 +81,9 @@ class Manager:
         return self.context.config
 
     # --- finding environments ---------------------------------------------------------
-    def resolve(self, target: str | None) -> Project:
-        return environments.resolve(self.context, target)
+    def resolve(self, target: str | None, agent: str | None = None) -> Project:
+        """A project by path or container name; with ``agent``, that agent's worktree."""
+        return agents.resolve(self.context, environments.resolve(self.context, target), agent)
 
     def status(self, project: Project) -> Environment:
         return environments.status(self.context, project)
@@ -133,9 +139,33 @@ class Manager:
         return lifecycle.stop(self.context, project, progress=progress)
 
     def destroy(
-        self, project: Project, *, purge: bool = False, progress: Progress = no_progress
-    ) -> LifecycleResult:
-        return lifecycle.destroy(self.context, project, purge=purge, progress=progress)
+        self, project: Project, *, purge: bool = False, with_agents: bool = False,
+        force: bool = False, progress: Progress = no_progress,
+    ) -> LifecycleResult:  # fmt: skip
+        return agentcommands.destroy_project(
+            self.context, project, purge=purge, with_agents=with_agents, force=force,
+            progress=progress,
+        )  # fmt: skip
+
+    # --- agents -------------------------------------------------------------------------
+    def agents(self, project: Project) -> tuple[Agent, ...]:
+        return agents.of_project(self.context, project)
+
+    def add_agent(
+        self, path: str | Path | None, name: str, *, branch: str | None = None,
+        allow: Sequence[str] = (), progress: Progress = no_progress,
+    ) -> AgentResult:  # fmt: skip
+        return agentcommands.add(
+            self.context, path, name, branch=branch, allow=allow, progress=progress
+        )
+
+    def remove_agent(
+        self, path: str | Path | None, name: str, *, force: bool = False,
+        keep_worktree: bool = False, progress: Progress = no_progress,
+    ) -> AgentResult:  # fmt: skip
+        return agentcommands.remove(
+            self.context, path, name, force=force, keep_worktree=keep_worktree, progress=progress
+        )
 
     # --- isolation and state ------------------------------------------------------------
     def verify(self, project: Project) -> VerifyResult:

@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from devagent.errors import ConfigError
 from devagent.generate.files import replace_generated_file
+from devagent.manager.agents import agent_of, of_project
 from devagent.manager.context import Context
 from devagent.manager.environments import require_files, status
 from devagent.manager.results import AllowlistEntryView, AllowlistResult
 from devagent.manager.state import record_generated
-from devagent.project import Project
+from devagent.project import Project, identify
 from devagent.proxy.allowlist import InvalidHost, parse_entry
 from devagent.safefs import replace_file
 
 if TYPE_CHECKING:
     from devagent.templates import Template
 
-Source = Literal["config", "template", "project"]
+Source = Literal["config", "template", "project", "agent"]
 
 
 def canonical(entries: Iterable[str]) -> tuple[str, ...]:
@@ -91,22 +92,27 @@ class ProjectEntries:
 
 @dataclass(frozen=True)
 class Layers:
-    """The three sources of a project's allowlist."""
+    """The sources of a project's allowlist: config, template, the project's own; for an
+    agent, its project's own under its own (``project`` is then the agent's)."""
 
     config: tuple[str, ...]
     template: tuple[str, ...]
     project: ProjectEntries = field(default_factory=ProjectEntries)
+    parent: ProjectEntries | None = None
 
     def effective(self) -> tuple[str, ...]:
-        denied = set(self.project.deny)
-        merged = merge_allowlists(self.config, self.template, self.project.allow)
+        inherited = self.parent or ProjectEntries()
+        denied = (set(inherited.deny) - set(self.project.allow)) | set(self.project.deny)
+        merged = merge_allowlists(self.config, self.template, inherited.allow, self.project.allow)
         return tuple(entry for entry in merged if entry not in denied)
 
     def sources(self) -> dict[str, list[Source]]:
         """Each entry in force, with where it comes from."""
         found: dict[str, list[Source]] = {}
+        own: Source = "project" if self.parent is None else "agent"
         layers: tuple[tuple[Source, Sequence[str]], ...] = (
-            ("config", self.config), ("template", self.template), ("project", self.project.allow),
+            ("config", self.config), ("template", self.template),
+            ("project", self.parent.allow if self.parent else ()), (own, self.project.allow),
         )  # fmt: skip
         for source, entries in layers:
             for entry in canonical(entries):
@@ -135,7 +141,8 @@ def layers_for(
     if updated != own:
         updated.save(path)
     config = context.config
-    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), updated)
+    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), updated,
+                  _parent_entries(context, project))  # fmt: skip
 
 
 def current_layers(context: Context, project: Project) -> Layers:
@@ -144,7 +151,17 @@ def current_layers(context: Context, project: Project) -> Layers:
     config = context.config
     own = ProjectEntries.load(context.paths.project_allowlist_file(project.hash))
     template = get_template(own.template or config.default_template, context.paths)
-    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), own)
+    return Layers(canonical(config.allowlist), canonical(template.manifest.allowlist), own,
+                  _parent_entries(context, project))  # fmt: skip
+
+
+def _parent_entries(context: Context, project: Project) -> ProjectEntries | None:
+    """For an agent, its project's own entries (they apply to it too); else None."""
+    agent = agent_of(context, project)
+    if agent is None:
+        return None
+    parent = identify(agent.project, must_exist=False)
+    return ProjectEntries.load(context.paths.project_allowlist_file(parent.hash))
 
 
 def show(context: Context, project: Project) -> AllowlistResult:
@@ -163,12 +180,19 @@ def change(
 
     require_files(project)
     before = current_layers(context, project)
-    own = before.project.allowing(allow).denying(deny, (*before.config, *before.template))
+    inherited = (*before.config, *before.template, *(before.parent.allow if before.parent else ()))
+    own = before.project.allowing(allow).denying(deny, inherited)
     after = replace(before, project=own)
     old, new = set(before.effective()), set(after.effective())
     own.save(context.paths.project_allowlist_file(project.hash))
     replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
     record_generated(context, project)
+    for agent in of_project(context, project):  # the project's entries are theirs too
+        worktree = identify(agent.worktree, must_exist=False)
+        if worktree.compose_file.exists():
+            effective = current_layers(context, worktree).effective()
+            replace_generated_file(worktree, ALLOWLIST_FILE, allowlist_document(effective))
+            record_generated(context, worktree)
     result = describe(
         str(project.path),
         after,

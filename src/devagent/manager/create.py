@@ -17,7 +17,7 @@ from devagent.errors import (
     Interrupted,
     ProjectError,
 )
-from devagent.manager import credentials, gitguard, isolation, state
+from devagent.manager import agents, credentials, gitguard, isolation, state
 from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
 from devagent.manager.appwatch import AppExitWatch
 from devagent.manager.context import Context
@@ -30,7 +30,7 @@ from devagent.runtime.devcontainer_cli import read_log_line
 if TYPE_CHECKING:
     # Generation pulls in YAML, pydantic and cryptography: imported by `create` alone, so
     # that list, status, start and stop stay quick.
-    from devagent.generate.options import EnvironmentOptions
+    from devagent.generate.options import AgentGit, EnvironmentOptions
     from devagent.templates import Template
 
 
@@ -78,6 +78,7 @@ def options_for(
     from devagent.generate.options import EnvironmentOptions
 
     paths, config, runtime = context.paths, context.config, context.runtime
+    agent = agents.agent_of(context, project)
     return EnvironmentOptions(
         project=project,
         template=template,
@@ -95,10 +96,21 @@ def options_for(
         rootless=runtime.engine.kind.maps_user_ids and runtime.facts.rootless,
         extra_ca_certificates=_extra_ca_certificates(context),
         github_guarded_hosts=_github_guarded_hosts(context, template, prepared),
-        push_branches=config.branches_for(project.path),
+        push_branches=agent.push_branches if agent else config.branches_for(project.path),
         credentials=credentials.bindings(config, prepared.secrets),
         secrets_dir=paths.secrets_dir(project.hash),
+        agent=_agent_git(context, agent),
     )
+
+
+def _agent_git(context: Context, agent: agents.Agent | None) -> AgentGit | None:
+    from devagent.generate.options import AgentGit
+
+    if agent is None:
+        return None
+    project = identify(agent.project, must_exist=False)
+    return AgentGit(agent.name, agent.branch, project.path, project.hash,
+                    gitguard.guarded_metadata(project.path))  # fmt: skip
 
 
 def _github_guarded_hosts(
@@ -177,6 +189,8 @@ def _create(
     from devagent.generate.files import write_to_project
 
     steps("generating files", f"Generating files for {project.path} ({chosen.name})")
+    if (agent := agents.agent_of(context, project)) is not None:
+        agents.give_to_container_user(context, agent, chosen.manifest.remote_uid)
     options = options_for(context, project, chosen, prepare_state(context, project, chosen, allow))
     state.save_git_record(context, project)
     compose = ComposeGenerator().generate(options)

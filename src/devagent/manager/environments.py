@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+from dataclasses import replace
 from pathlib import Path
 
 from devagent.errors import ProjectError
@@ -10,15 +13,26 @@ from devagent.manager.context import Context
 from devagent.manager.facts import ContainerFacts
 from devagent.manager.results import Environment, ListResult, group_environments
 from devagent.project import Project, identify, looks_like_container_name
+from devagent.proxy.records import LOG_FILES
 
 
 def list_environments(context: Context) -> ListResult:
     """Every devagent environment on this engine, from one label-filtered `ps`."""
     runtime = context.runtime
-    return ListResult(
-        runtime.engine.name,
-        tuple(group_environments(runtime.managed_containers(), runtime.engine.name)),
-    )
+    found = group_environments(runtime.managed_containers(), runtime.engine.name)
+    return ListResult(runtime.engine.name, tuple(_with_activity(context, e) for e in found))
+
+
+def _with_activity(context: Context, env: Environment) -> Environment:
+    """When its proxy last logged a request (the newest of its log files)."""
+    directory = context.paths.proxy_logs_dir(env.project_hash)
+    times = []
+    for name in LOG_FILES:
+        with contextlib.suppress(OSError):
+            times.append((directory / name).stat().st_mtime)
+    if not times:
+        return env
+    return replace(env, active=datetime.datetime.fromtimestamp(max(times), datetime.UTC))
 
 
 def status(context: Context, project: Project) -> Environment:

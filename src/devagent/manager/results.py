@@ -9,6 +9,10 @@ from typing import Any, Literal
 
 from devagent.manager.tmux import Session
 from devagent.project import (
+    LABEL_AGENT,
+    LABEL_AGENT_BRANCH,
+    LABEL_AGENT_OF,
+    LABEL_AGENT_PROJECT,
     LABEL_PROJECT_PATH,
     LABEL_SIDECAR_OF,
     LABEL_SIDECAR_TYPE,
@@ -43,6 +47,7 @@ class Environment:
     engine: str
     app: ContainerInfo | None = None
     proxy: ContainerInfo | None = None
+    active: datetime.datetime | None = None  # the last request through its proxy
 
     @property
     def template(self) -> str:
@@ -62,6 +67,22 @@ class Environment:
     def created(self) -> datetime.datetime | None:
         return self.app.created if self.app else None
 
+    def _label(self, key: str) -> str:
+        for container in (self.app, self.proxy):
+            if container is not None and key in container.labels:
+                return container.labels[key]
+        return ""
+
+    @property
+    def agent(self) -> dict[str, str] | None:
+        """For an agent's environment: its name, branch and project (hash and folder)."""
+        name = self._label(LABEL_AGENT)
+        if not name:
+            return None
+        return {"name": name, "branch": self._label(LABEL_AGENT_BRANCH),
+                "project_hash": self._label(LABEL_AGENT_OF),
+                "project_path": self._label(LABEL_AGENT_PROJECT)}  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         def container(c: ContainerInfo | None) -> dict[str, Any] | None:
             if c is None:
@@ -77,6 +98,8 @@ class Environment:
             "created": self.created.isoformat() if self.created else None,
             "app": container(self.app),
             "proxy": container(self.proxy),
+            "agent": self.agent,
+            "active": self.active.isoformat() if self.active else None,
         }
 
     @staticmethod
@@ -265,7 +288,7 @@ def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list
         else:
             continue  # the netguard step: it runs and exits
         paths.setdefault(key, Environment.project_path_of(container))
-    return [
+    found = [
         Environment(
             project_path=paths[key] or "?",
             project_hash=key,
@@ -273,5 +296,14 @@ def group_environments(containers: Sequence[ContainerInfo], engine: str) -> list
             app=apps.get(key),
             proxy=proxies.get(key),
         )
-        for key in sorted(paths, key=lambda k: (paths[k], k))
+        for key in paths
     ]
+
+    def order(env: Environment) -> tuple[str, str, str]:
+        """Each project, then its agents by name."""
+        agent = env.agent
+        if agent is None:
+            return (env.project_path, "", env.project_hash)
+        return (agent["project_path"], agent["name"], env.project_hash)
+
+    return sorted(found, key=order)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devagent.generate.files import changed_files, read_marker
 from devagent.generate.layout import PROXY_SYSTEM_ID
-from devagent.manager import credentials, gitguard
+from devagent.manager import agents, credentials, gitguard
 from devagent.manager.context import Context
 from devagent.manager.selftest import Check
 from devagent.paths import Paths
@@ -91,12 +91,14 @@ def check_generated(context: Context, project: Project) -> Check:
 
 
 def save_git_record(context: Context, project: Project) -> None:
-    gitguard.save(context.paths.git_record_file(project.hash), project.path)
+    """The project's (for an agent, its project's) git metadata at create."""
+    gitguard.save(context.paths.git_record_file(project.hash), agents.git_root(context, project))
 
 
 def git_warnings(context: Context, project: Project) -> tuple[str, ...]:
     """Loud words when the project's git metadata changed since create."""
-    return gitguard.warnings(context.paths.git_record_file(project.hash), project.path)
+    root = agents.git_root(context, project)
+    return gitguard.warnings(context.paths.git_record_file(project.hash), root)
 
 
 def pieces(paths: Paths, key: str) -> tuple[Path, ...]:

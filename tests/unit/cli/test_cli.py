@@ -16,7 +16,8 @@ def test_list_json(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert data["engine"] == "docker"
     (env,) = data["environments"]
     assert set(env) == {"project_path", "project_hash", "state", "template", "engine",
-                        "created", "app", "proxy"}  # fmt: skip
+                        "created", "app", "proxy", "agent", "active"}  # fmt: skip
+    assert env["agent"] is None  # a project's own environment
     assert env["state"] == "running"
 
 

@@ -12,7 +12,8 @@ from devagent.cli import main
 from tests.fakes import docker_fake, fixture
 from tests.unit.manager.test_doctor import healthy
 
-ENV = {"project_path", "project_hash", "engine", "state", "template", "created", "app", "proxy"}
+ENV = {"project_path", "project_hash", "engine", "state", "template", "created", "app", "proxy",
+       "agent", "active"}  # fmt: skip
 CONTAINER = {"name", "id", "state", "status"}
 RECORD = {"time", "decision", "reason", "method", "scheme", "host", "port", "path", "status",
           "bytes", "duration_ms", "error"}  # fmt: skip

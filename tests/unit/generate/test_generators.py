@@ -18,7 +18,7 @@ import yaml
 
 from devagent.generate.compose import ComposeGenerator
 from devagent.generate.devcontainer import DevcontainerGenerator
-from devagent.generate.options import CredentialBinding, EnvironmentOptions
+from devagent.generate.options import AgentGit, CredentialBinding, EnvironmentOptions
 from devagent.proxy.ca import ensure_ca
 from tests.local_proxy import lay_out, run_generated_proxy
 
@@ -250,15 +250,27 @@ def test_generated_proxy_is_squid_asking_devagent(
                 opener.open(f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}/")
             assert refused.value.code == 403
             assert "not in allowlist" in refused.value.read().decode()
+            # The log daemon writes each file as its records come: wait for both.
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not (proxy.logs / "blocked.jsonl").exists():
+            while time.monotonic() < deadline and not all(
+                _lines(proxy.logs / name) for name in ("requests.jsonl", "blocked.jsonl")
+            ):
                 time.sleep(0.1)
-            allowed_log = [json.loads(line) for line in (proxy.logs / "requests.jsonl").open()]
-            blocked_log = [json.loads(line) for line in (proxy.logs / "blocked.jsonl").open()]
+            allowed_log = [json.loads(line) for line in _lines(proxy.logs / "requests.jsonl")]
+            blocked_log = [json.loads(line) for line in _lines(proxy.logs / "blocked.jsonl")]
     assert [(r["decision"], r["status"], r["mode"]) for r in allowed_log] == [
         ("allowed", 200, "http")
     ]
     assert [(r["decision"], r["reason"]) for r in blocked_log] == [("blocked", "not in allowlist")]
+
+
+def _lines(path: Path) -> list[str]:
+    """The whole lines written so far (none if the file is not there yet)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    return text.splitlines()[: text.count("\n")]
 
 
 @contextlib.contextmanager
@@ -281,3 +293,37 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def test_an_agent_sees_the_projects_git_at_its_path_and_only_its_own_worktree_metadata(
+    options: EnvironmentOptions,
+) -> None:
+    plain = _compose(options)["services"]["app"]
+    assert "devagent.agent" not in plain["labels"] and "tmpfs" not in str(plain["volumes"])
+    agent = AgentGit("fix-login", "agent/fix-login", Path("/src/my app"), "0123456789ab",
+                     ("config", "hooks", "info"))  # fmt: skip
+    generated = ComposeGenerator().generate(replace(options, agent=agent)).files
+    document = yaml.safe_load(generated["docker-compose.yml"])
+    app, proxy = document["services"]["app"], document["services"]["proxy"]
+    mounts = [m for m in app["volumes"] if isinstance(m, dict)]
+    git = "/src/my app/.git"
+    assert [(m["type"], m.get("source"), m["target"], m.get("read_only")) for m in mounts] == [
+        ("bind", git, git, False),
+        ("bind", f"{git}/config", f"{git}/config", True),
+        ("bind", f"{git}/hooks", f"{git}/hooks", True),
+        ("bind", f"{git}/info", f"{git}/info", True),
+        ("tmpfs", None, f"{git}/worktrees", None),
+        ("bind", f"{git}/worktrees/fix-login", f"{git}/worktrees/fix-login", False),
+        ("bind", f"{git}/worktrees/fix-login/commondir", f"{git}/worktrees/fix-login/commondir",
+         True),
+        ("bind", f"{git}/worktrees/fix-login/gitdir", f"{git}/worktrees/fix-login/gitdir", True),
+    ]  # fmt: skip
+    for service in (app, proxy):
+        assert service["labels"]["devagent.agent"] == "fix-login"
+        assert service["labels"]["devagent.agent_branch"] == "agent/fix-login"
+        assert service["labels"]["devagent.agent_of"] == "0123456789ab"
+        assert service["labels"]["devagent.agent_project"] == "/src/my app"
+    # Devagent's files are not the agent's work: git ignores them in its worktree.
+    assert generated[".gitignore"].endswith(b"\n*\n") and ".gitignore" not in (
+        ComposeGenerator().generate(options).files
+    )
