@@ -25,7 +25,15 @@ from devagent.manager.results import (
 )
 from devagent.manager.selftest import Check, VerifyResult
 from devagent.manager.tmux import Session
-from devagent.project import LABEL_TEMPLATE, Project, identify
+from devagent.project import (
+    LABEL_AGENT,
+    LABEL_AGENT_BRANCH,
+    LABEL_AGENT_OF,
+    LABEL_AGENT_PROJECT,
+    LABEL_TEMPLATE,
+    Project,
+    identify,
+)
 from devagent.runtime.engine import ContainerInfo
 
 CREATED = datetime.datetime(2026, 11, 28, 8, 0, tzinfo=datetime.UTC)
@@ -45,6 +53,7 @@ class FakeBackend:
         self.calls: list[tuple[Any, ...]] = []
         self.fail: dict[str, DevagentError] = {}  # operation name -> error it raises next
         self.leaky = False  # verify reports a way out
+        self.agent_labels: dict[str, dict[str, str]] = {}  # an agent's worktree -> its labels
 
     # --- helpers for tests -------------------------------------------------------------
     def add(self, name: str, state: str = "running", template: str = "basic") -> Project:
@@ -53,6 +62,16 @@ class FakeBackend:
         self.states[str(path)] = state
         self.templates_of[str(path)] = template
         return identify(path)
+
+    def add_agent(self, parent: str, name: str) -> Project:
+        """An agent of the project ``parent`` (its worktree sorts after the project)."""
+        project = self.add(f"{parent}~agent-{name}")
+        self.agent_labels[str(project.path)] = {
+            LABEL_AGENT: name, LABEL_AGENT_BRANCH: f"agent/{name}",
+            LABEL_AGENT_OF: identify(self.root / parent).hash,
+            LABEL_AGENT_PROJECT: str(self.root / parent),
+        }  # fmt: skip
+        return project
 
     def log(self, project: Project, **record: Any) -> None:
         base = {
@@ -75,6 +94,7 @@ class FakeBackend:
 
         def container(role: str) -> ContainerInfo:
             labels = {LABEL_TEMPLATE: self.templates_of[path]} if role == "app" else {}
+            labels |= self.agent_labels.get(path, {})
             return ContainerInfo(
                 id=f"{role}-{project.hash}",
                 name=f"devagent-{project.hash}-{role}",

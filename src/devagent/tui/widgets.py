@@ -45,8 +45,13 @@ class EnvironmentTree(Tree[Node]):
         still there, else its environment's, else the first environment's)."""
         self.clear()
         target: TreeNode[Node] | None = None
+        tops: dict[str, TreeNode[Node]] = {}
         for env in environments:
-            node = self.root.add(env_label(env), data=Node("env", env.project_hash))
+            # An agent's environment sits under its project's (the listing puts it after).
+            agent = env.agent
+            parent = tops.get(agent["project_hash"], self.root) if agent else self.root
+            node = parent.add(env_label(env), data=Node("env", env.project_hash))
+            tops.setdefault(env.project_hash, node)
             node.expand()
             target = target or node
             if keep is not None and keep.project_hash == env.project_hash:
@@ -75,14 +80,16 @@ class EnvironmentTree(Tree[Node]):
     def relabel(self, environments: tuple[Environment, ...]) -> None:
         """Refresh the containers' status texts in place (the tree stays as it is)."""
         found = {env.project_hash: env for env in environments}
-        for node in self.root.children:
-            for child in node.children:
-                if child.data is None or child.data.kind not in ("app", "proxy"):
-                    continue
-                env = found.get(child.data.project_hash)
-                container = getattr(env, child.data.kind, None) if env else None
-                if container is not None:
-                    child.set_label(container_label(child.data.kind, container))
+        pending = list(self.root.children)
+        while pending:  # agents' environments are one level down
+            node = pending.pop()
+            pending += node.children
+            if node.data is None or node.data.kind not in ("app", "proxy"):
+                continue
+            env = found.get(node.data.project_hash)
+            container = getattr(env, node.data.kind, None) if env else None
+            if container is not None:
+                node.set_label(container_label(node.data.kind, container))
 
 
 def container_label(role: str, container: ContainerInfo) -> Text:
@@ -91,6 +98,8 @@ def container_label(role: str, container: ContainerInfo) -> Text:
 
 def env_label(env: Environment) -> Text:
     name = Path(env.project_path).name or env.project_path
+    if (agent := env.agent) is not None:
+        name = f"agent {agent['name']} ({agent['branch']})"
     return Text.assemble(
         (STATE_MARK[env.state], STATE_STYLE[env.state]),
         " ",

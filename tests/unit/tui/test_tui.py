@@ -83,6 +83,20 @@ def test_tree_shows_each_environment_with_containers_and_sessions(backend: FakeB
     drive(app, steps)
 
 
+def test_agents_sit_under_their_project(backend: FakeBackend) -> None:
+    backend.add_agent("alpha", "fix-login")
+    app = DevagentApp(backend)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        tree = app.query_one("#envs", Tree)
+        (alpha,) = [n for n in tree.root.children if str(n.label).startswith("● alpha")]
+        agents = [str(n.label) for n in alpha.children if n.data and n.data.kind == "env"]
+        assert agents == ["● agent fix-login (agent/fix-login)  basic · docker"]
+        assert "app  Up 5 minutes" in [str(n.label) for n in alpha.children[-1].children]
+
+    drive(app, steps)
+
+
 def test_start_stop_and_destroy_act_on_the_selected_environment(backend: FakeBackend) -> None:
     app = DevagentApp(backend)
     alpha = str(backend.root / "alpha")
