@@ -107,3 +107,49 @@ def replace_file(path: Path, data: bytes, *, mode: int = 0o644, owner: int | Non
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def _chown_below(fd: int, uid: int) -> None:
+    os.chown(fd, uid, uid)
+    for entry in os.scandir(fd):
+        if entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                below = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+                try:
+                    _chown_below(below, uid)
+                finally:
+                    os.close(below)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(entry.name, uid, uid, dir_fd=fd, follow_symlinks=False)
+
+
+def _down(fd: int, name: str) -> int:
+    """The directory ``name`` in ``fd`` (not a link); closes ``fd``."""
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def hand_over(
+    anchor: Path, walk: tuple[str, ...], own: tuple[str, ...], uid: int, *, tree: bool
+) -> None:
+    """Give ``anchor/walk.../own...`` to ``uid``: each directory of ``own`` on the way, the
+    last one's whole content too with ``tree``. Through descriptors, one component at a
+    time: a link anyone put on the way is never followed."""
+    fd = open_directory(anchor)
+    try:
+        for part in walk:
+            fd = _down(fd, part)
+        for index, part in enumerate(own):
+            if index == len(own) - 1 and not tree:
+                os.chown(part, uid, uid, dir_fd=fd, follow_symlinks=False)
+                return
+            fd = _down(fd, part)
+            os.chown(fd, uid, uid)
+        if tree:
+            _chown_below(fd, uid)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)

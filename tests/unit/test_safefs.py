@@ -49,3 +49,26 @@ def test_write_file_refuses_links_and_writes_in_place(tmp_path: Path) -> None:
     with pytest.raises(safefs.UnsafePath):
         safefs.write_file(tmp_path / "link", b"x")
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing ownership needs root")
+def test_hand_over_follows_no_link_on_the_way_or_inside(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("host's\n")
+    tree = tmp_path / "anchor" / "walk" / "mine"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "file").write_text("agent's\n")
+    (tree / "link").symlink_to(outside / "secret")
+    (tree / "dirlink").symlink_to(outside)
+    safefs.hand_over(tmp_path / "anchor", ("walk",), ("mine",), 4242, tree=True)
+    for path in (tree, tree / "sub", tree / "sub" / "file"):
+        assert path.stat().st_uid == 4242, path
+    assert (tree / "link").lstat().st_uid == 4242  # the link itself
+    assert (outside / "secret").stat().st_uid == 0 and outside.stat().st_uid == 0
+    assert (tmp_path / "anchor" / "walk").stat().st_uid == 0  # walked through, not taken
+    # A link on the way is refused, not followed.
+    (tmp_path / "anchor" / "hop").symlink_to(outside)
+    with pytest.raises(OSError):
+        safefs.hand_over(tmp_path / "anchor", ("hop",), ("secret",), 4242, tree=False)
+    assert (outside / "secret").stat().st_uid == 0

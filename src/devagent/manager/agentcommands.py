@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from devagent.errors import ProjectError
-from devagent.manager.agents import Agent, find, forget, of_project, prepare, unsaved
+from devagent.manager.agents import (
+    Agent,
+    find,
+    forget,
+    give_to_container_user,
+    of_project,
+    prepare,
+    unsaved,
+)
 from devagent.manager.allowlist import ProjectEntries
 from devagent.manager.context import Context
-from devagent.manager.create import create
+from devagent.manager.create import check, create
 from devagent.manager.lifecycle import destroy
 from devagent.manager.results import (
     Environment,
@@ -47,9 +55,12 @@ def add(
 ) -> AgentResult:  # fmt: skip
     """A worktree on the agent's branch and an environment for it (both taken up again if
     they exist: add converges like create)."""
-    agent, worktree = prepare(context, path, name, branch=branch, progress=progress)
+    agent, worktree, made = prepare(context, path, name, branch=branch, progress=progress)
     parent = identify(agent.project).hash
     template = ProjectEntries.load(context.paths.project_allowlist_file(parent)).template
+    _, chosen = check(context, worktree.path, template=template, allow=allow)
+    if made:
+        give_to_container_user(context, agent, chosen.manifest.remote_uid)
     created = create(context, worktree.path, template=template, allow=allow, progress=progress)
     return AgentResult("add", agent, created.environment, created.allowlist)
 

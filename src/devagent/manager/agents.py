@@ -21,9 +21,9 @@ from typing import Any
 from devagent.errors import ProjectError
 from devagent.manager.context import Context
 from devagent.manager.results import Progress, ProgressEvent, no_progress
-from devagent.manager.worktrees import Repository, check_name, hand_over
+from devagent.manager.worktrees import Repository, check_name
 from devagent.project import Project, identify
-from devagent.safefs import replace_file
+from devagent.safefs import hand_over, replace_file
 
 BRANCH_PREFIX = "agent/"
 
@@ -119,9 +119,9 @@ def git_root(context: Context, project: Project) -> Path:
 def prepare(
     context: Context, path: str | Path | None, name: str, *, branch: str | None = None,
     progress: Progress = no_progress,
-) -> tuple[Agent, Project]:  # fmt: skip
-    """Make (or take up again) the agent's worktree and record it; returns the agent and
-    the project its environment is created for."""
+) -> tuple[Agent, Project, bool]:  # fmt: skip
+    """Make (or take up again) the agent's worktree and record it; returns the agent, the
+    project its environment is created for, and whether the worktree is new."""
     project = identify(path or Path.cwd())
     repo = Repository(project.path, context.runtime.executor)
     check_name(name)
@@ -134,21 +134,28 @@ def prepare(
     )  # fmt: skip
     if branch is not None and branch != agent.branch:
         raise ProjectError(f"agent {name} works on {agent.branch}, not {branch}")
-    if not agent.worktree.is_dir():
+    made = not agent.worktree.is_dir()
+    if made:
         progress(ProgressEvent("step", f"Making worktree {agent.worktree} on {agent.branch}"))
         repo.add(name, agent.worktree, agent.branch)
     entries = {a.name: {"branch": a.branch, "created": a.created} for a in known.values()}
     _save(context, project, entries | {name: {"branch": agent.branch, "created": agent.created}})
-    return agent, identify(agent.worktree)
+    return agent, identify(agent.worktree), made
 
 
 def give_to_container_user(context: Context, agent: Agent, uid: int) -> None:
-    """Devagent as root on an engine that shares ids with the host: the container's user
-    must write the worktree and its metadata."""
-    if os.geteuid() == 0 and not context.runtime.facts.rootless:
-        repo = Repository(agent.project, context.runtime.executor)
-        trees = (agent.worktree, repo.admin_dir(agent.name))
-        hand_over(trees, repo.branch_files(agent.branch), uid)
+    """Devagent as root, on an engine that shares ids with the host: the container's user
+    must write the worktree, its metadata and its branch. Done once, on a worktree just
+    made; through descriptors, since other sandboxes can write parts of ``.git``."""
+    if os.geteuid() != 0 or context.runtime.facts.rootless:
+        return
+    hand_over(agent.worktree.parent.parent, (agent.worktree.parent.name,), (agent.name,), uid,
+              tree=True)  # fmt: skip
+    hand_over(agent.project, (".git", "worktrees"), (agent.name,), uid, tree=True)
+    branch = tuple(agent.branch.split("/"))
+    for refs in ((".git", "refs", "heads"), (".git", "logs", "refs", "heads")):
+        if agent.project.joinpath(*refs, *branch).exists():
+            hand_over(agent.project, refs, branch, uid, tree=False)
 
 
 def unsaved(context: Context, agent: Agent) -> list[str]:

@@ -189,8 +189,6 @@ def _create(
     from devagent.generate.files import write_to_project
 
     steps("generating files", f"Generating files for {project.path} ({chosen.name})")
-    if (agent := agents.agent_of(context, project)) is not None:
-        agents.give_to_container_user(context, agent, chosen.manifest.remote_uid)
     options = options_for(context, project, chosen, prepare_state(context, project, chosen, allow))
     state.save_git_record(context, project)
     compose = ComposeGenerator().generate(options)

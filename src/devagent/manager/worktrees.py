@@ -9,7 +9,6 @@ and reads the common directory that the agent sees read-only.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,15 +125,3 @@ class Repository:
 
     def prune(self) -> None:
         self.git("worktree", "prune")
-
-
-def hand_over(trees: tuple[Path, ...], paths: tuple[Path, ...], uid: int) -> None:
-    """Give what devagent made as root to the container's user (Docker and rootful
-    Podman share ids with the host): ``trees`` whole, ``paths`` alone. Never follows a
-    link."""
-    for top in trees:
-        for root, dirs, files in os.walk(top):
-            for name in (*dirs, *files):
-                os.chown(Path(root) / name, uid, uid, follow_symlinks=False)
-    for path in (*trees, *paths):
-        os.chown(path, uid, uid, follow_symlinks=False)
