@@ -22,6 +22,8 @@ DEVCONTAINER_PREFIX = ".devcontainer/"  # devagent's own files, written into eac
 SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 # Only what devagent asks for: no user or system config on top (the command line still is).
 ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+# Reading a tree the agent wrote: not even the user's own filters (its .gitattributes pick).
+HERMETIC = ENV | {"GIT_CONFIG_GLOBAL": "/dev/null"}
 
 
 def check_name(name: str) -> str:
@@ -52,13 +54,14 @@ class Repository:
 
     def git(
         self, *args: str, git_dir: Path | None = None, work_tree: Path | None = None,
-        check: bool = True,
+        check: bool = True, hermetic: bool = False,
     ) -> CommandResult:  # fmt: skip
         argv = ["git", *SAFE, "-c", f"safe.directory={self.path}"]
         if work_tree is not None:
             argv += ["-c", f"safe.directory={work_tree}", f"--work-tree={work_tree}"]
         argv += [f"--git-dir={git_dir or self.git_dir}", *args]
-        return self.executor.run(argv, check=check, env=ENV, timeout=300)
+        return self.executor.run(argv, check=check, env=HERMETIC if hermetic else ENV,
+                                 timeout=300)  # fmt: skip
 
     def require(self) -> None:
         """A repository with a ``.git`` directory of its own (not a worktree or a link)."""
@@ -105,7 +108,7 @@ class Repository:
         # Submodules aside: git would run in them, under configs the agent wrote.
         status = self.git(
             "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all",
-            git_dir=admin, work_tree=worktree, check=False,
+            git_dir=admin, work_tree=worktree, check=False, hermetic=True,
         )  # fmt: skip
         if status.returncode != 0:
             return [f"git status failed: {status.stderr.strip()[:200]}"]
