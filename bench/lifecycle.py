@@ -7,6 +7,7 @@ start`/`stop`; `devagent list`; `devagent --help` against `python -c pass`. deva
 start and create also check the app's routes and its path to the proxy: that work is part
 of the figure. `devagent list` is timed with 1, 10 and 50 environments: the extra ones are
 pairs of stopped containers carrying devagent's labels (list reads labels from one `ps`).
+`agent add` is timed for the 1st, 2nd and 5th agent of a repository (see agents.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import agents
 import scratch
 
 HERE = Path(__file__).parent
@@ -114,6 +116,7 @@ def run(*, engine: str = "docker", runs: int = 5) -> list[dict[str, object]]:
                 f"{engine} ps -a --filter label=devagent.managed=true")  # fmt: skip
         row("--help", alternate(runs, dev("--help"), lambda: timed([sys.executable, "-c", "pass"],
             env=env)), "python -c pass")  # fmt: skip
+        rows += agents.run(root, env)
     finally:
         if fakes:
             subprocess.run([engine, "rm", "-f", *fakes], env=env, capture_output=True, check=False)
