@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -227,8 +228,11 @@ def _port_allowed(ports: set[int | None], port: int, defaults: frozenset[int]) -
 
 
 class AllowlistFile:
-    """The allowlist in a JSON file (``{"allowlist": [...]}``), re-read when it changes.
+    """The allowlist in a JSON file, re-read when it changes:
+    ``{"allowlist": [...], "until": {entry: unix time}, "declined": [host, ...]}``.
 
+    ``until`` holds entries the user allowed for a while (in force until that time);
+    ``declined`` the hosts the user said no to (the refusal tells the agent not to retry).
     The file is looked at no more than every ``interval`` seconds. A file that cannot be
     read or parsed allows nothing (fail closed) until it is fixed.
     """
@@ -237,14 +241,18 @@ class AllowlistFile:
         self.path = path
         self.interval = interval
         self._allowlist = Allowlist([])
+        self.declined: frozenset[str] = frozenset()
         self._seen: tuple[int, int, int] | None = None
         self._checked = -interval
+        self._expires = math.inf  # when the first entry allowed for a while runs out
         self.error: str | None = None
 
     def current(self) -> Allowlist:
         now = time.monotonic()
         if now - self._checked >= self.interval:
             self._checked = now
+            if time.time() >= self._expires:
+                self._seen = None  # read it again: an entry ran out
             self._reload()
         return self._allowlist
 
@@ -254,9 +262,15 @@ class AllowlistFile:
             seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             if seen == self._seen:
                 return
-            entries = json.loads(self.path.read_text(encoding="utf-8"))["allowlist"]
-            self._allowlist = Allowlist.parse(entries)
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+            entries, now = list(document["allowlist"]), time.time()
+            until = {str(k): float(v) for k, v in (document.get("until") or {}).items()}
+            live = {entry: end for entry, end in until.items() if end > now}
+            self._allowlist = Allowlist.parse([*entries, *live])
+            self.declined = frozenset(str(host) for host in document.get("declined") or [])
+            self._expires = min(live.values(), default=math.inf)
             self._seen, self.error = seen, None
-        except (OSError, ValueError, KeyError, TypeError, InvalidHost) as exc:
-            self._allowlist, self._seen = Allowlist([]), None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidHost) as exc:
+            self._allowlist, self._seen, self.declined = Allowlist([]), None, frozenset()
+            self._expires = math.inf
             self.error = f"{self.path}: {exc}"

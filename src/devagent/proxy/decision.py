@@ -46,6 +46,9 @@ PRIVATE = networks(PRIVATE_NETWORKS)
 
 # NamedTuple, not dataclass: mitmproxy runs the generated file without registering it as a
 # module, and dataclasses look their module up in sys.modules.
+NOT_ALLOWED = "not in allowlist"  # the refusal the user decides on (devagent inbox)
+
+
 class Decision(NamedTuple):
     allowed: bool
     reason: str
@@ -89,7 +92,7 @@ def decide(
     if connect is not None and connect[1] != target_port:
         return Decision(False, f"port {target_port} differs from the tunnel's", host)
     if not allowlist.allows(host, target_port, tunnel=tunnel):
-        return Decision(False, "not in allowlist", host)
+        return Decision(False, NOT_ALLOWED, host)
     private = allowlist.may_be_private(host, target_port, tunnel=tunnel)
     if not tunnel and rules is not None and rules.allows(host, target_port):
         # Credentials and the GitHub policies are applied inside TLS only.

@@ -19,7 +19,7 @@ from typing import IO
 from urllib.parse import unquote
 
 from devagent.proxy.allowlist import Allowlist, AllowlistFile
-from devagent.proxy.decision import TUNNEL, Decision, decide
+from devagent.proxy.decision import NOT_ALLOWED, TUNNEL, Decision, decide
 
 # (field, squid logformat code), in the order squid sends them. %DATA comes last. Every
 # value is %-encoded with "%#", which encodes "%" too: squid's default for a host leaves "%"
@@ -35,6 +35,7 @@ ACL_FORMAT = (
     ("phase", "%DATA"),
 )
 MODE_NOTE, PRIVATE_NOTE, REFUSED_NOTE = "devagent_mode", "devagent_private", "devagent_refused"
+DECLINED = "declined by the user"  # a host the user said no to: not to be retried
 
 
 def squid_field(raw: str) -> str | None:
@@ -56,11 +57,27 @@ def answer(
     allowlist: Allowlist,
     rules: Allowlist | None,
     allow_command: str,
+    declined: frozenset[str] = frozenset(),
 ) -> str:
-    """The reply (without channel number) to one helper line."""
+    """The reply (without channel number) to one helper line; ``declined``: the hosts the
+    user said no to (their refusal says so)."""
+    decision, port, connecting = _decide(line, allowlist, rules)
+    if not decision.allowed:
+        if decision.reason == NOT_ALLOWED and decision.host in declined:
+            decision = decision._replace(reason=DECLINED)
+        return _refuse(decision, port, allow_command)
+    reply = _accept(decision)
+    if connecting:
+        host = f"[{decision.host}]" if ":" in decision.host else decision.host
+        reply += f" clt_conn_tag={host}:{port}"
+    return reply
+
+
+def _decide(line: str, allowlist: Allowlist, rules: Allowlist | None) -> tuple[Decision, int, bool]:
+    """The decision on one helper line, its port, and whether it is a CONNECT."""
     values = line.split()
     if len(values) != len(ACL_FORMAT):
-        return _refuse(Decision(False, "malformed helper query", "-"), 0, allow_command)
+        return Decision(False, "malformed helper query", "-"), 0, False
     fields = dict(zip((name for name, _ in ACL_FORMAT), map(squid_field, values), strict=True))
     method = fields["method"] or ""
     port_text = fields["port"] or ""
@@ -73,7 +90,7 @@ def answer(
         )  # fmt: skip
         if decision.allowed and decision.mode != TUNNEL:
             decision = Decision(False, "not a tunnel entry", decision.host)
-        return _accept(decision) if decision.allowed else _refuse(decision, port, allow_command)
+        return decision, port, False
     connect = None if connecting else _connect(fields["connect"])
     decision = decide(
         allowlist,
@@ -85,13 +102,7 @@ def answer(
         connect=connect,
         rules=rules,
     )
-    if not decision.allowed:
-        return _refuse(decision, port, allow_command)
-    reply = _accept(decision)
-    if connecting:
-        host = f"[{decision.host}]" if ":" in decision.host else decision.host
-        reply += f" clt_conn_tag={host}:{port}"
-    return reply
+    return decision, port, connecting
 
 
 def _accept(decision: Decision) -> str:
@@ -105,10 +116,22 @@ def _refuse(decision: Decision, port: int, allow_command: str) -> str:
 
 
 def blocked_message(decision: Decision, port: int, allow_command: str) -> str:
+    if decision.reason == DECLINED:
+        return (
+            f"devagent: request to {decision.host} blocked by the sandbox proxy: the user "
+            "declined this host. Do not retry it; do without it or ask the user."
+        )
     fix = allow_command.format(host=decision.host)
+    waiting = (
+        " It is waiting for the user in `devagent inbox`; once approved, the same request "
+        "passes (retry it then, nothing restarts)."
+        if decision.reason == NOT_ALLOWED
+        else ""
+    )
     return (
         f"devagent: request to {decision.host}:{port} blocked by the sandbox proxy "
-        f"({decision.reason}). If this host is needed, ask the user to run on the host: {fix}"
+        f"({decision.reason}).{waiting} If this host is needed, ask the user to run on the "
+        f"host: {fix}"
     )
 
 
@@ -132,7 +155,7 @@ def serve_helper(
     for line in stdin:
         channel, _, query = line.rstrip("\n").partition(" ")
         try:
-            reply = answer(query, source.current(), rules, allow_command)
+            reply = answer(query, source.current(), rules, allow_command, source.declined)
         except Exception as exc:  # Fail closed: an error while deciding refuses.
             reason = _quoted(f"internal error: {type(exc).__name__}")
             reply = f"ERR log={reason} {REFUSED_NOTE}=policy"

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
+
+import pytest
 
 from devagent.proxy.allowlist import Allowlist, AllowlistFile
 from devagent.proxy.helper import answer, serve_helper
@@ -64,3 +67,33 @@ def test_serve_answers_on_the_same_channel_and_fails_closed(tmp_path: Path) -> N
     source = AllowlistFile(path, interval=0)
     serve_helper(source, None, FIX, stdin=io.StringIO(lines), stdout=out)
     assert [line.split()[1] for line in out.getvalue().splitlines()] == ["ERR", "ERR"]
+
+
+def test_a_refusal_the_user_decides_on_says_it_waits_and_a_declined_host_says_do_not_retry(
+) -> None:  # fmt: skip
+    waiting = ask("GET http blocked.test 80 blocked.test - - access")
+    assert "waiting for the user in `devagent inbox`" in waiting
+    assert "waiting" not in ask("GET https a.wild.test 443 a.wild.test b.wild.test - access")
+    declined = answer("GET http blocked.test 80 blocked.test - - access", ALLOW, None, FIX,
+                      frozenset({"blocked.test"}))  # fmt: skip
+    assert declined.startswith("ERR ") and 'log="declined by the user"' in declined
+    assert "the user declined this host. Do not retry it" in declined
+    assert "devagent allow" not in declined
+
+
+def test_entries_allowed_for_a_while_run_out_and_declined_hosts_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "allowlist.json"
+    now = 1_800_000_000.0
+    monkeypatch.setattr(time, "time", lambda: now)
+    until = {"soon.test": now + 60, "gone.test": now - 1}
+    document = {"allowlist": ["allowed.test"], "declined": ["no.test"], "until": until}
+    path.write_text(json.dumps(document))
+    source = AllowlistFile(path, interval=0)
+    current = source.current()
+    assert current.allows("soon.test", 443) and current.allows("allowed.test", 443)
+    assert not current.allows("gone.test", 443) and source.declined == {"no.test"}
+    now += 61  # the file has not changed, the entry's time has run out
+    assert not source.current().allows("soon.test", 443)
+    assert source.current().allows("allowed.test", 443)
