@@ -4,6 +4,7 @@ Dockerfile.proxy, mitmproxy's command line and the allowlist document."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from devagent.generate.layout import (
@@ -121,6 +122,16 @@ def mitm_command(*, upstream_ca: bool) -> list[str]:
     return command
 
 
-def allowlist_document(entries: tuple[str, ...] | list[str]) -> bytes:
-    """The proxy's allowlist file: canonical entries, sorted (identical bytes per list)."""
-    return (json.dumps({"allowlist": sorted(entries)}, indent=2) + "\n").encode()
+def allowlist_document(
+    entries: tuple[str, ...] | list[str],
+    until: Mapping[str, float] | None = None,
+    declined: tuple[str, ...] = (),
+) -> bytes:
+    """The proxy's allowlist file: canonical entries, sorted (identical bytes per list);
+    entries allowed for a while (``until``: unix time) and hosts the user declined."""
+    document: dict[str, object] = {"allowlist": sorted(entries)}
+    if until:
+        document["until"] = dict(sorted(until.items()))
+    if declined:
+        document["declined"] = sorted(declined)
+    return (json.dumps(document, indent=2) + "\n").encode()

@@ -8,6 +8,7 @@ of config, template and project, minus the project's denials.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,9 @@ class ProjectEntries:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     template: str | None = None
+    # The user's answers in the inbox: entries allowed until a time, hosts declined.
+    until: tuple[tuple[str, float], ...] = ()
+    declined: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> ProjectEntries:
@@ -65,28 +69,43 @@ class ProjectEntries:
             return tuple(str(e) for e in data.get(key) or [] if isinstance(e, str))
 
         template = data.get("template")
-        return cls(texts("allow"), texts("deny"), template if isinstance(template, str) else None)
+        raw_until = data.get("until")
+        until = tuple(
+            (str(entry), float(end)) for entry, end in (raw_until or {}).items()
+            if isinstance(end, (int, float))
+        ) if isinstance(raw_until, dict) else ()  # fmt: skip
+        return cls(texts("allow"), texts("deny"), template if isinstance(template, str) else None,
+                   until, texts("declined"))  # fmt: skip
 
     def save(self, path: Path) -> None:
-        document = {"template": self.template, "allow": list(self.allow), "deny": list(self.deny)}
+        document: dict[str, Any] = {
+            "template": self.template, "allow": list(self.allow), "deny": list(self.deny),
+        }  # fmt: skip
+        if self.until:
+            document["until"] = dict(self.until)
+        if self.declined:
+            document["declined"] = list(self.declined)
         replace_file(path, (json.dumps(document, indent=2) + "\n").encode())
+
+    def live_until(self, now: float) -> dict[str, float]:
+        return {entry: end for entry, end in self.until if end > now}
 
     def allowing(self, entries: Sequence[str]) -> ProjectEntries:
         added = canonical(entries)
-        return ProjectEntries(
-            merge_allowlists(self.allow, added),
-            tuple(e for e in self.deny if e not in added),
-            self.template,
+        return replace(
+            self,
+            allow=merge_allowlists(self.allow, added),
+            deny=tuple(e for e in self.deny if e not in added),
         )
 
     def denying(self, entries: Sequence[str], inherited: Iterable[str]) -> ProjectEntries:
         """Drop entries of the project's own; remember a denial of ``inherited`` ones."""
         removed = canonical(entries)
         kept_out = set(removed).intersection(inherited)
-        return ProjectEntries(
-            tuple(e for e in self.allow if e not in removed),
-            merge_allowlists(self.deny, sorted(kept_out)),
-            self.template,
+        return replace(
+            self,
+            allow=tuple(e for e in self.allow if e not in removed),
+            deny=merge_allowlists(self.deny, sorted(kept_out)),
         )
 
 
@@ -170,14 +189,28 @@ def show(context: Context, project: Project) -> AllowlistResult:
     return describe(str(project.path), current_layers(context, project))
 
 
+def document(layers: Layers) -> bytes:
+    """The proxy's allowlist file for these layers (what is in force now)."""
+    from devagent.generate.proxy import allowlist_document
+
+    own = layers.project
+    return allowlist_document(layers.effective(), own.live_until(time.time()), own.declined)
+
+
+def write_policy(context: Context, project: Project, layers: Layers) -> None:
+    """Write what is in force into the project's policy file: a running proxy reads it
+    before its next request."""
+    from devagent.generate.layout import ALLOWLIST_FILE
+
+    replace_generated_file(project, ALLOWLIST_FILE, document(layers))
+    record_generated(context, project)
+
+
 def change(
     context: Context, project: Project, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
 ) -> AllowlistResult:
     """Add or remove entries (a denial is kept for re-creates); the proxy reads its file
     again at its next request, so a running environment applies the change at once."""
-    from devagent.generate.layout import ALLOWLIST_FILE
-    from devagent.generate.proxy import allowlist_document
-
     require_files(project)
     before = current_layers(context, project)
     inherited = (*before.config, *before.template, *(before.parent.allow if before.parent else ()))
@@ -185,14 +218,11 @@ def change(
     after = replace(before, project=own)
     old, new = set(before.effective()), set(after.effective())
     own.save(context.paths.project_allowlist_file(project.hash))
-    replace_generated_file(project, ALLOWLIST_FILE, allowlist_document(after.effective()))
-    record_generated(context, project)
+    write_policy(context, project, after)
     for agent in of_project(context, project):  # the project's entries are theirs too
         worktree = identify(agent.worktree, must_exist=False)
         if worktree.compose_file.exists():
-            effective = current_layers(context, worktree).effective()
-            replace_generated_file(worktree, ALLOWLIST_FILE, allowlist_document(effective))
-            record_generated(context, worktree)
+            write_policy(context, worktree, current_layers(context, worktree))
     result = describe(
         str(project.path),
         after,
@@ -201,3 +231,24 @@ def change(
         live=status(context, project).state == "running",
     )
     return replace(result, action="allow" if allow else "deny", asked=(*allow, *deny))
+
+
+def answer(
+    context: Context, project: Project, entry: str, host: str, *, until: float | None,
+    decline: bool = False,
+) -> None:  # fmt: skip
+    """Record the user's answer from the inbox and apply it live: ``entry`` allowed until
+    ``until``, or ``host`` declined (the proxy tells the agent not to retry); either
+    clears the other."""
+    (entry,) = canonical([entry])
+    path = context.paths.project_allowlist_file(project.hash)
+    own = ProjectEntries.load(path)
+    kept = tuple((e, end) for e, end in own.until if e != entry and end > time.time())
+    declined = tuple(h for h in own.declined if h != host)
+    own = replace(
+        own,
+        until=(*kept, (entry, until)) if until is not None else kept,
+        declined=(*declined, host) if decline else declined,
+    )
+    own.save(path)
+    write_policy(context, project, current_layers(context, project))

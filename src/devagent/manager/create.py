@@ -18,7 +18,13 @@ from devagent.errors import (
     ProjectError,
 )
 from devagent.manager import agents, credentials, gitguard, isolation, state
-from devagent.manager.allowlist import canonical, layers_for, merge_allowlists
+from devagent.manager.allowlist import (
+    canonical,
+    current_layers,
+    layers_for,
+    merge_allowlists,
+    write_policy,
+)
 from devagent.manager.appwatch import AppExitWatch
 from devagent.manager.context import Context
 from devagent.manager.environments import engine_warnings, status
@@ -202,7 +208,8 @@ def _create(
         remove_containers(context, project)
     steps("writing .devcontainer/")
     backup = write_to_project(project, [compose.files, devcontainer.files], force=force)
-    state.record_generated(context, project)
+    # With the user's inbox answers (entries allowed for a while, hosts declined) on top.
+    write_policy(context, project, current_layers(context, project))
     post_create = chosen.manifest.post_create_command
 
     def on_line(line: str) -> None:
