@@ -2,9 +2,10 @@
 
 Each method is one line into the module of its operation group:
 ``create``, ``lifecycle`` (start, stop, destroy), ``agentcommands`` (agent add and rm,
-destroy with agents), ``agents`` (their records), ``isolation`` and ``selftest``
-(verify), ``access`` (exec, shell, claude, tmux), ``allowlist``, ``state`` (per-project
-state), ``environments`` (list, status, facts), ``doctor``; results are in ``results``.
+destroy with agents), ``agents`` (their records), ``inbox`` (what waits for the user),
+``isolation`` and ``selftest`` (verify), ``access`` (exec, shell, claude, tmux),
+``allowlist``, ``state`` (per-project state), ``environments`` (list, status, facts),
+``doctor``; results are in ``results``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from devagent.manager import (
     allowlist,
     create,
     environments,
+    inbox,
     isolation,
     leftovers,
     lifecycle,
@@ -31,6 +33,7 @@ from devagent.manager.agentcommands import AgentResult
 from devagent.manager.agents import Agent
 from devagent.manager.allowlist import merge_allowlists as merge_allowlists
 from devagent.manager.context import Context
+from devagent.manager.inbox import Answer, InboxResult
 from devagent.manager.leftovers import Leftover
 from devagent.manager.requestlog import LogFilter
 from devagent.manager.results import (
@@ -96,7 +99,7 @@ class Manager:
 
     def status_report(self, project: Project) -> StatusResult:
         """The status with how the engine was chosen and every warning that applies."""
-        warnings = (*self.git_warnings(project), *self.warnings())
+        warnings = (*state.git_warnings(self.context, project), *self.warnings())
         return StatusResult(self.status(project), self.runtime.reason, warnings)
 
     def templates(self) -> list[Template]:
@@ -189,9 +192,6 @@ class Manager:
     def record_generated(self, project: Project) -> None:
         state.record_generated(self.context, project)
 
-    def git_warnings(self, project: Project) -> tuple[str, ...]:
-        return state.git_warnings(self.context, project)
-
     def prepare_secrets(self, project: Project) -> tuple[tuple[str, str], ...]:
         return state.prepare_secrets(self.context, project)
 
@@ -241,6 +241,13 @@ class Manager:
         """Run a command attached to this terminal; returns its exit code."""
         return self.runtime.executor.interactive(argv)
 
+    # --- the inbox --------------------------------------------------------------------
+    def inbox(self, *, everything: bool = False) -> InboxResult:
+        return inbox.items(self.context, everything=everything)
+
+    def answer(self, item: int, how: Answer) -> InboxResult:
+        return inbox.decide(self.context, item, how)
+
     # --- allowlist --------------------------------------------------------------------
     def allowlist(self, project: Project) -> AllowlistResult:
         return allowlist.show(self.context, project)
@@ -254,5 +261,3 @@ class Manager:
     # Last: inside the class body, `list` names this method from here on.
     def list(self) -> ListResult:
         return environments.list_environments(self.context)
-
-    refresh = list
