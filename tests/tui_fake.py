@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from devagent.errors import DevagentError, ProjectError
 from devagent.manager.allowlist import canonical
 from devagent.manager.facts import ContainerFacts
+from devagent.manager.inbox import Answer, InboxItem, InboxResult
 from devagent.manager.results import (
     AllowlistEntryView,
     AllowlistResult,
@@ -54,6 +55,7 @@ class FakeBackend:
         self.fail: dict[str, DevagentError] = {}  # operation name -> error it raises next
         self.leaky = False  # verify reports a way out
         self.agent_labels: dict[str, dict[str, str]] = {}  # an agent's worktree -> its labels
+        self.inbox_items: list[InboxItem] = []
 
     # --- helpers for tests -------------------------------------------------------------
     def add(self, name: str, state: str = "running", template: str = "basic") -> Project:
@@ -230,6 +232,20 @@ class FakeBackend:
     def run_interactive(self, argv: Sequence[str]) -> int:
         self.calls.append(("interactive", tuple(argv)))
         return 0
+
+    def inbox(self, *, everything: bool = False) -> InboxResult:
+        self._raise("inbox")
+        shown = self.inbox_items if everything else [i for i in self.inbox_items
+                                                     if i.state == "pending"]  # fmt: skip
+        return InboxResult(tuple(shown))
+
+    def answer(self, item: int, how: Answer) -> InboxResult:
+        self.calls.append(("answer", item, how))
+        state = "declined" if not how.allow else "allowed" if how.always else "allowed for a while"
+        self.inbox_items = [replace(i, state=state) if i.id == item else i
+                            for i in self.inbox_items]  # fmt: skip
+        decided = next(i for i in self.inbox_items if i.id == item)
+        return InboxResult(tuple(self.inbox_items), decided)
 
     def request_log_dir(self, project: Project) -> Path:
         return self.root / "logs" / project.hash

@@ -1,7 +1,7 @@
 """devagent's terminal UI: every environment in one tree, its facts, its live request log.
 
 The App itself is its keys and looks; what it shows is in ``base``, what it does in
-``actions`` and ``access``, its parts in ``widgets`` and ``screens``.
+``actions``, ``access`` and ``inbox``, its parts in ``widgets`` and ``screens``.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from textual.binding import Binding, BindingType
 
 from devagent.tui.access import AccessActions
 from devagent.tui.actions import EnvironmentActions
+from devagent.tui.inbox import InboxActions
 from devagent.tui.widgets import allow_entry
 
 __all__ = ["DevagentApp", "allow_entry"]
 
 
-class DevagentApp(EnvironmentActions, AccessActions):
+class DevagentApp(EnvironmentActions, AccessActions, InboxActions):
     TITLE = "devagent"
     CSS = """
     #envs { width: 34; border: round $primary; overflow-x: hidden; }
@@ -44,4 +45,5 @@ class DevagentApp(EnvironmentActions, AccessActions):
         Binding("minus", "deny", "Deny entry"),
         Binding("b", "blocked_only", "Blocked only"),
         Binding("r", "refresh", "Refresh"),
+        Binding("i", "inbox", "Inbox"),
     ]

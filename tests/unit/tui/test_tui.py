@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, Tree
 
 from devagent.errors import EngineError
+from devagent.manager.inbox import Answer, InboxItem
 from devagent.manager.tmux import Session
 from devagent.tui.app import DevagentApp, allow_entry
+from devagent.tui.inbox import InboxScreen
 from devagent.tui.screens import ConfirmScreen, CreateScreen, ProgressScreen, ReportScreen
 from tests.tui_fake import FakeBackend
 
@@ -93,6 +96,30 @@ def test_agents_sit_under_their_project(backend: FakeBackend) -> None:
         agents = [str(n.label) for n in alpha.children if n.data and n.data.kind == "env"]
         assert agents == ["● agent fix-login (agent/fix-login)  basic · docker"]
         assert "app  Up 5 minutes" in [str(n.label) for n in alpha.children[-1].children]
+
+    drive(app, steps)
+
+
+def test_the_inbox_count_shows_and_its_screen_answers_items(backend: FakeBackend) -> None:
+    alpha = str(backend.root / "alpha")
+    item = InboxItem(7, "abc", alpha, None, "pypi.org", 443, "pypi.org", "GET", "/simple/",
+                     1.8e9, 1.8e9, 3, "pending", None)  # fmt: skip
+    backend.inbox_items = [item, replace(item, id=8, host="ads.test", entry="ads.test")]
+    app = DevagentApp(backend)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        assert app.sub_title == "inbox: 2 waiting (i)"
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
+        await pilot.press("A")  # the first row: allowed for good
+        await settle(pilot)
+        assert ("answer", 7, Answer(allow=True, always=True)) in backend.calls
+        assert "Inbox item 7: allowed pypi.org for good." in text_of(app, "#message")
+        await pilot.press("i", "down", "r")
+        await settle(pilot)
+        assert ("answer", 8, Answer(allow=False)) in backend.calls
+        assert app.sub_title == ""
 
     drive(app, steps)
 
