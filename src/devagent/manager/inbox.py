@@ -100,7 +100,8 @@ def _database(context: Context) -> Iterator[sqlite3.Connection]:
 
 
 def entry_for(host: str, port: int, reason: str) -> str:
-    """The allowlist entry that lets the destination through (as the TUI proposes)."""
+    """The allowlist entry that lets a refused destination through (a private address
+    needs the entry to say it may)."""
     suffix = " private" if reason == PRIVATE_ADDRESS else ""
     if port in (80, 443):
         return host + suffix

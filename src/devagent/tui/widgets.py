@@ -12,10 +12,11 @@ from textual.widgets import DataTable, Tree
 from textual.widgets.tree import TreeNode
 
 from devagent.manager.facts import ContainerFacts, uptime
+from devagent.manager.inbox import entry_for
 from devagent.manager.requestlog import Tail
 from devagent.manager.results import AllowlistResult, Environment
 from devagent.manager.tmux import Session
-from devagent.proxy.records import PRIVATE_ADDRESS, bounded
+from devagent.proxy.records import bounded
 from devagent.runtime.models import ContainerInfo
 
 STATE_MARK = {"running": "●", "stopped": "○", "partial": "◐", "missing": "·"}
@@ -173,12 +174,9 @@ class RequestLog(DataTable[Text]):
 
 def allow_entry(record: dict[str, Any]) -> str:
     """The allowlist entry that lets a blocked request's destination through."""
-    host, port = str(record.get("host", "")), record.get("port")
-    # Refused for resolving to a private address: the entry must say it may.
-    suffix = " private" if record.get("reason") == PRIVATE_ADDRESS else ""
-    if port in (None, 80, 443):
-        return host + suffix
-    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}") + suffix
+    port = record.get("port")
+    return entry_for(str(record.get("host", "")), port if isinstance(port, int) else 443,
+                     str(record.get("reason", "")))  # fmt: skip
 
 
 def log_row(record: dict[str, Any]) -> list[Text]:
