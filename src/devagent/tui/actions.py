@@ -4,6 +4,7 @@ the allowlist (from a blocked request in the log, or by name)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -12,10 +13,18 @@ from devagent.errors import DevagentError
 from devagent.project import Project, identify
 from devagent.tui.base import DevagentBase
 from devagent.tui.screens import AskScreen, ConfirmScreen, CreateRequest, CreateScreen, ReportScreen
-from devagent.tui.widgets import allow_entry
+from devagent.tui.widgets import RequestLog, allow_entry
 
 
 class EnvironmentActions(DevagentBase):
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The requests in the log table, in order."""
+        return self.request_log.records
+
+    def on_request_log_read_failed(self, message: RequestLog.ReadFailed) -> None:
+        self.show_error(message.problem)
+
     def action_create(self) -> None:
         templates = [template.name for template in self.backend.templates()]
 

@@ -71,11 +71,6 @@ class DevagentBase(App[None]):
     def request_log(self) -> RequestLog:
         return self.query_one(RequestLog)
 
-    @property
-    def records(self) -> list[dict[str, Any]]:
-        """The requests in the log table, in order."""
-        return self.request_log.records
-
     # --- messages ----------------------------------------------------------------------
     def show_message(self, text: str) -> None:
         message = self.query_one("#message", Static)
@@ -87,9 +82,6 @@ class DevagentBase(App[None]):
         message.add_class("error")
         message.update(Text(f"Error: {text}"))
         self.notify(text, severity="error", timeout=8)
-
-    def on_request_log_read_failed(self, message: RequestLog.ReadFailed) -> None:
-        self.show_error(message.problem)
 
     # --- the tree ----------------------------------------------------------------------
     def action_refresh(self) -> None:
@@ -146,12 +138,18 @@ class DevagentBase(App[None]):
             return  # a later rebuild replaced the node; that rebuild's own move follows
         tree.move_cursor(target)
         self._moving_to = None
+        self._highlight(target.data)  # not left to an event: one may come late, or none
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Node]) -> None:
         moving_to = self._moving_to
         if moving_to is not None and event.node.data != moving_to:
             return
-        self.highlighted = event.node.data
+        if event.node is not event.control.cursor_node:
+            return  # late news from a rebuild: the cursor is elsewhere since
+        self._highlight(event.node.data)
+
+    def _highlight(self, node: Node | None) -> None:
+        self.highlighted = node
         if self.highlighted is not None and self.highlighted.project_hash != self.selected:
             self.select(self.highlighted.project_hash)
 

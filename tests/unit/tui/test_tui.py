@@ -208,6 +208,34 @@ def test_a_created_environment_stays_selected_when_the_tree_changes_twice_at_onc
     drive(app, steps)
 
 
+def test_a_late_highlight_from_a_rebuild_does_not_take_the_selection_away(
+    backend: FakeBackend,
+) -> None:
+    """A rebuild's highlight of the first row can arrive after the cursor moved to the
+    environment just created: it must not select the first row."""
+    app = DevagentApp(backend)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        gamma = backend.add("gamma")
+        app._want = gamma.hash
+        app.show_environments(backend.list().environments, {})
+        for _ in range(3):
+            await pilot.pause()
+        tree = app.query_one("#envs", Tree)
+        first = tree.root.children[0]
+        assert str(first.label).startswith("● alpha") and app.selected == gamma.hash
+        tree.post_message(Tree.NodeHighlighted(first))  # news from before the move
+        for _ in range(3):
+            await pilot.pause()
+        assert app.selected == gamma.hash
+        await pilot.press("up")  # the user's own move still counts
+        for _ in range(3):
+            await pilot.pause()
+        assert app.selected != gamma.hash
+
+    drive(app, steps)
+
+
 def test_errors_are_shown_in_place_and_the_ui_carries_on(backend: FakeBackend) -> None:
     backend.fail["start"] = EngineError("docker compose start failed", hint="see `docker ps`")
     app = DevagentApp(backend)
