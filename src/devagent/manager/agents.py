@@ -56,12 +56,14 @@ def _load(context: Context, project_hash: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _save(context: Context, project: Project, agents: dict[str, dict[str, str]]) -> None:
+def _save(context: Context, project: Project, agents: list[Agent]) -> None:
+    """The project's record of its agents (removed with its last agent)."""
     path = context.paths.agents_file(project.hash)
     if not agents:
         path.unlink(missing_ok=True)
         return
-    document = {"project": str(project.path), "agents": agents}
+    records = {a.name: {"branch": a.branch, "created": a.created} for a in agents}
+    document = {"project": str(project.path), "agents": records}
     replace_file(path, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -138,8 +140,7 @@ def prepare(
     if made:
         progress(ProgressEvent("step", f"Making worktree {agent.worktree} on {agent.branch}"))
         repo.add(name, agent.worktree, agent.branch)
-    entries = {a.name: {"branch": a.branch, "created": a.created} for a in known.values()}
-    _save(context, project, entries | {name: {"branch": agent.branch, "created": agent.created}})
+    _save(context, project, [*(a for a in known.values() if a.name != name), agent])
     return agent, identify(agent.worktree), made
 
 
@@ -172,6 +173,4 @@ def forget(context: Context, agent: Agent) -> None:
     repo = Repository(agent.project, context.runtime.executor)
     if repo.git_dir.is_dir():
         repo.prune()
-    left = {a.name: {"branch": a.branch, "created": a.created}
-            for a in of_project(context, project) if a.name != agent.name}  # fmt: skip
-    _save(context, project, left)
+    _save(context, project, [a for a in of_project(context, project) if a.name != agent.name])
